@@ -1,6 +1,8 @@
 //! Audit events: who did what, from where, with what outcome. Built only from typed fields, so a
 //! secret has no field to travel in.
 
+use std::borrow::Cow;
+
 use crate::clock::Timestamp;
 
 /// What happened.
@@ -29,6 +31,25 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    /// Every action, for parsing and exports.
+    pub const ALL: [AuditAction; 10] = [
+        AuditAction::RecoveryStarted,
+        AuditAction::RecoveryNotEnabled,
+        AuditAction::CodeSent,
+        AuditAction::ChallengeVerified,
+        AuditAction::PasswordReset,
+        AuditAction::AccountUnlocked,
+        AuditAction::PasswordChanged,
+        AuditAction::RateLimited,
+        AuditAction::CaptchaFailed,
+        AuditAction::NoticeQueued,
+    ];
+
+    /// Inverse of [`AuditAction::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
     /// Stable name used in storage and exports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,10 +73,24 @@ pub enum Outcome {
     /// It worked.
     Success,
     /// It was refused or failed; the stable reason code says why.
-    Failure(&'static str),
+    Failure(Cow<'static, str>),
 }
 
 impl Outcome {
+    /// A failure with a stable reason code.
+    pub fn failure(code: &'static str) -> Self {
+        Outcome::Failure(Cow::Borrowed(code))
+    }
+
+    /// Reads back what [`Outcome::as_str`] wrote.
+    pub fn from_stored(s: String) -> Self {
+        if s == "success" {
+            Outcome::Success
+        } else {
+            Outcome::Failure(Cow::Owned(s))
+        }
+    }
+
     /// `"success"` or the failure's reason code.
     pub fn as_str(&self) -> &str {
         match self {
@@ -84,4 +119,21 @@ pub struct AuditEvent {
     pub decoy: bool,
     /// Non-secret particulars: a method kind, a rule code, a masked hint.
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(Outcome::from_stored("success".into()), Outcome::Success);
+        assert_eq!(
+            Outcome::from_stored("code_invalid".into()),
+            Outcome::failure("code_invalid")
+        );
+    }
 }

@@ -1,0 +1,268 @@
+//! Password rules applied to a real user (policy, names, history), `POST /password/change` and
+//! `POST /password/check`.
+
+use latchkey_core::SecretString;
+use latchkey_core::audit::{AuditAction, Outcome};
+use latchkey_core::clock::Timestamp;
+use latchkey_core::ids::FlowId;
+use latchkey_core::policy::{Assessment, Rule, UserContext};
+use latchkey_core::ratelimit::{Action, Scope};
+use latchkey_core::user::UserId;
+use latchkey_directory::{BindOutcome, DirectoryError, DirectoryUser};
+use latchkey_proto as proto;
+
+use super::{Caller, audit, notify, rate_limit};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn assess(state: &AppState, names: &UserContext, password: &SecretString) -> Assessment {
+    state.policy.assess(
+        password,
+        names,
+        &[state.config().organisation.name.as_str()],
+    )
+}
+
+/// Refuses `password` for `user` with every rule it breaks, history included.
+pub async fn enforce_policy(
+    state: &AppState,
+    user: &DirectoryUser,
+    password: &SecretString,
+) -> Result<(), ApiError> {
+    let names = UserContext::from_values(user.name_values());
+    let mut violations = assess(state, &names, password).violations;
+    if in_history(state, user, password).await? {
+        violations.push(Rule::InHistory {
+            remembered: state.policy.history,
+        });
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::PasswordRejected(violations))
+    }
+}
+
+/// Whether `password` is one of the user's remembered ones (only where the directory keeps no
+/// history of its own).
+async fn in_history(
+    state: &AppState,
+    user: &DirectoryUser,
+    password: &SecretString,
+) -> Result<bool, ApiError> {
+    if state.policy.history == 0 || state.directory.keeps_history() {
+        return Ok(false);
+    }
+    let hashes = state
+        .store
+        .password_history(&user.key, state.policy.history)
+        .await?;
+    if hashes.is_empty() {
+        return Ok(false);
+    }
+    let hasher = state.hasher.clone();
+    let candidate = password.clone();
+    // argon2 is deliberately slow; keep it off the async workers.
+    tokio::task::spawn_blocking(move || {
+        hashes
+            .iter()
+            .any(|h| hasher.verify(&candidate, h).unwrap_or(false))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("history check: {e}")))
+}
+
+/// Remembers a newly set password for the history rule.
+pub async fn remember(
+    state: &AppState,
+    user: &DirectoryUser,
+    password: &SecretString,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    if state.policy.history == 0 || state.directory.keeps_history() {
+        return Ok(());
+    }
+    let hasher = state.hasher.clone();
+    let rng = state.rng.clone();
+    let pw = password.clone();
+    let phc = tokio::task::spawn_blocking(move || hasher.hash(rng.as_ref(), &pw))
+        .await
+        .map_err(|e| ApiError::Internal(format!("history hash: {e}")))?
+        .map_err(|e| ApiError::Internal(format!("history hash: {e}")))?;
+    state
+        .store
+        .push_password_history(&user.key, &phc, now, state.policy.history)
+        .await?;
+    Ok(())
+}
+
+/// `POST /password/change`: the user knows the old password.
+pub async fn change(
+    state: &AppState,
+    caller: &Caller,
+    req: proto::ChangePassword,
+) -> Result<proto::Completed, ApiError> {
+    if !state.config().recovery.change {
+        return Err(ApiError::IntentDisabled);
+    }
+    rate_limit(state, caller, Action::ChangePassword, &[], None).await?;
+    let user_id =
+        UserId::parse(&req.user_id).map_err(|e| ApiError::InvalidUserId(e.to_string()))?;
+    let uid = user_id.as_str();
+    rate_limit(
+        state,
+        caller,
+        Action::ChangePassword,
+        &[(Scope::User, uid)],
+        Some(uid),
+    )
+    .await?;
+    let old = SecretString::new(req.old_password.expose());
+    let new = SecretString::new(req.new_password.expose());
+
+    let Some(user) = state.directory.find_user(&user_id).await? else {
+        // Spend the time a real check would, so the answer's timing does not reveal the miss.
+        burn_hash(state, &old).await;
+        audit(
+            state,
+            caller,
+            AuditAction::PasswordChanged,
+            Some(uid),
+            None,
+            Outcome::failure("unknown_user"),
+            true,
+            "",
+        )
+        .await?;
+        return Err(ApiError::InvalidCredentials);
+    };
+    let bind = state.directory.verify_password(&user.key, &old).await?;
+    match bind {
+        BindOutcome::Valid | BindOutcome::ValidMustChange => {}
+        other => {
+            // Wrong password, locked and disabled are told apart in the audit log only.
+            let reason = match other {
+                BindOutcome::Locked => "account_locked",
+                BindOutcome::Disabled => "account_disabled",
+                _ => "wrong_password",
+            };
+            audit(
+                state,
+                caller,
+                AuditAction::PasswordChanged,
+                Some(uid),
+                None,
+                Outcome::failure(reason),
+                false,
+                "",
+            )
+            .await?;
+            return Err(ApiError::InvalidCredentials);
+        }
+    }
+    if let Err(e) = enforce_policy(state, &user, &new).await {
+        audit(
+            state,
+            caller,
+            AuditAction::PasswordChanged,
+            Some(uid),
+            None,
+            Outcome::failure(e.code()),
+            false,
+            &super::recovery::rule_codes(&e),
+        )
+        .await?;
+        return Err(e);
+    }
+    if let Err(e) = state.directory.change_password(&user.key, &old, &new).await {
+        let reason = match &e {
+            DirectoryError::Locked => "account_locked",
+            DirectoryError::InvalidCredentials => "wrong_password",
+            _ => "directory_error",
+        };
+        let api = ApiError::from(e);
+        audit(
+            state,
+            caller,
+            AuditAction::PasswordChanged,
+            Some(uid),
+            None,
+            Outcome::failure(reason),
+            false,
+            &super::recovery::rule_codes(&api),
+        )
+        .await?;
+        return Err(api);
+    }
+    remember(state, &user, &new, state.clock.now()).await?;
+    audit(
+        state,
+        caller,
+        AuditAction::PasswordChanged,
+        Some(uid),
+        None,
+        Outcome::Success,
+        false,
+        "",
+    )
+    .await?;
+    notify::password_changed(state, caller, &user).await?;
+    Ok(proto::Completed {
+        outcome: proto::Outcome::PasswordChanged,
+        message: "Your password has been changed. Use the new one the next time you sign in."
+            .into(),
+    })
+}
+
+async fn burn_hash(state: &AppState, password: &SecretString) {
+    let hasher = state.hasher.clone();
+    let rng = state.rng.clone();
+    let pw = password.clone();
+    let _ = tokio::task::spawn_blocking(move || hasher.hash(rng.as_ref(), &pw)).await;
+}
+
+/// `POST /password/check`: rates a candidate without storing it.
+pub async fn check(
+    state: &AppState,
+    caller: &Caller,
+    req: proto::CheckPassword,
+) -> Result<proto::PasswordRating, ApiError> {
+    rate_limit(state, caller, Action::CheckPassword, &[], None).await?;
+    let password = SecretString::new(req.password.expose());
+    let mut values: Vec<String> = Vec::new();
+    if let Some(raw) = req.user_id.as_deref() {
+        // Only what the caller typed: looking the user up would tell whether they exist.
+        if let Ok(id) = UserId::parse(raw) {
+            values.push(id.as_str().to_owned());
+        }
+    }
+    if let Some(flow) = req.flow_id.as_deref().and_then(FlowId::parse) {
+        // A verified flow has proven who the caller is, so the directory's names may be used.
+        if let Some(flow) = state.store.flow(&flow).await? {
+            if flow.state == latchkey_core::flow::FlowState::Verified && !flow.is_decoy() {
+                if let Ok(id) = UserId::parse(flow.subject.user_id()) {
+                    if let Some(user) = state.directory.find_user(&id).await? {
+                        values.extend(user.name_values().into_iter().map(str::to_owned));
+                    }
+                }
+            }
+        }
+    }
+    let names = UserContext::from_values(values.iter().map(String::as_str));
+    let a = assess(state, &names, &password);
+    Ok(proto::PasswordRating {
+        acceptable: a.acceptable(),
+        score: a.strength.score,
+        guesses_log10: (a.strength.guesses_log10 * 100.0).round() / 100.0,
+        warning: a.strength.warning.clone(),
+        suggestions: a.strength.suggestions.clone(),
+        violations: a
+            .violations
+            .iter()
+            .map(|r| proto::Violation {
+                rule: r.code().to_owned(),
+                message: r.to_string(),
+            })
+            .collect(),
+    })
+}
