@@ -15,7 +15,7 @@ const ALICE: TestUser<'static> = TestUser {
 
 fn api(e: ClientError) -> (u16, latchkey_proto::ErrorBody) {
     match e {
-        ClientError::Api { status, body } => (status, body),
+        ClientError::Api { status, body } => (status, *body),
         other => panic!("{other}"),
     }
 }

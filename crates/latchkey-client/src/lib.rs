@@ -19,8 +19,8 @@ pub enum ClientError {
     Api {
         /// HTTP status.
         status: u16,
-        /// The error body.
-        body: proto::ErrorBody,
+        /// The error body (boxed: it is large next to the other variants).
+        body: Box<proto::ErrorBody>,
     },
     /// The service could not be reached (connection, TLS, timeout).
     #[error("the service can't be reached: {0}")]
@@ -85,7 +85,7 @@ impl Client {
                 .map_err(|_| ClientError::Decode(format!("HTTP {status} without an error body")))?;
             Err(ClientError::Api {
                 status: status.as_u16(),
-                body,
+                body: Box::new(body),
             })
         }
     }

@@ -613,12 +613,11 @@ fn env_value(raw: &str) -> toml::Value {
         || t.starts_with('[')
         || t.starts_with('"')
         || (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
-    if looks_typed {
-        if let Ok(mut table) = format!("v = {t}").parse::<toml::Table>() {
-            if let Some(v) = table.remove("v") {
-                return v;
-            }
-        }
+    if looks_typed
+        && let Ok(mut table) = format!("v = {t}").parse::<toml::Table>()
+        && let Some(v) = table.remove("v")
+    {
+        return v;
     }
     toml::Value::String(raw.to_owned())
 }

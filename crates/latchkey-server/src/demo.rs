@@ -100,6 +100,9 @@ pub fn configure(mut config: Config, data_dir: &Path) -> anyhow::Result<Config> 
     config.security.key = None;
     config.security.key_file = data_dir.join("latchkey.key");
     config.recovery.allowed_groups = vec![SSPR_GROUP.into()];
+    if config.smtp.from == crate::config::SmtpConfig::default().from {
+        config.smtp.from = "Contoso IT <no-reply@contoso.com>".into();
+    }
     let org = &mut config.organisation;
     org.help_desk_email
         .get_or_insert_with(|| "helpdesk@contoso.com".into());

@@ -167,7 +167,7 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         let mut body = ErrorBody {
             code: self.code().to_owned(),
-            message: self.to_string(),
+            message: sentence(&self.to_string()),
             violations: Vec::new(),
             retry_after: None,
             attempts_left: None,
@@ -196,6 +196,19 @@ impl ApiError {
     }
 }
 
+/// Error texts follow Rust's convention (lower case, no full stop); people read sentences.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(detail) = &self {
@@ -205,10 +218,10 @@ impl IntoResponse for ApiError {
         let body = self.body();
         let retry_after = body.retry_after;
         let mut response = (status, axum::Json(body)).into_response();
-        if let Some(secs) = retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
     }
@@ -262,6 +275,10 @@ mod tests {
         let body = e.body();
         assert_eq!(body.code, "internal");
         assert!(!body.message.contains("secret"));
+        assert_eq!(
+            body.message,
+            "Something went wrong on our side; try again later."
+        );
     }
 
     #[test]

@@ -103,33 +103,31 @@ pub async fn password_reset(
     admin: bool,
 ) -> Result<(), ApiError> {
     confirm(state, caller, user, Notice::Reset).await?;
-    if admin {
-        if let Some(to) = &state.config().organisation.admin_alert_email {
-            let envelope = notices::admin_alert(
-                &state.branding,
-                to,
-                &format!("{} ({})", user.display_name, user.login),
-                "password was reset",
-                &format_utc(state.clock.now()),
-                caller.source.map(|ip| ip.to_string()).as_deref(),
-            );
-            state
-                .outbox
-                .enqueue_email(&envelope)
-                .await
-                .map_err(|e| ApiError::Internal(format!("outbox: {e}")))?;
-            audit(
-                state,
-                caller,
-                AuditAction::NoticeQueued,
-                Some(&user.login),
-                None,
-                Outcome::Success,
-                false,
-                "admin_alert",
-            )
-            .await?;
-        }
+    if admin && let Some(to) = &state.config().organisation.admin_alert_email {
+        let envelope = notices::admin_alert(
+            &state.branding,
+            to,
+            &format!("{} ({})", user.display_name, user.login),
+            "password was reset",
+            &format_utc(state.clock.now()),
+            caller.source.map(|ip| ip.to_string()).as_deref(),
+        );
+        state
+            .outbox
+            .enqueue_email(&envelope)
+            .await
+            .map_err(|e| ApiError::Internal(format!("outbox: {e}")))?;
+        audit(
+            state,
+            caller,
+            AuditAction::NoticeQueued,
+            Some(&user.login),
+            None,
+            Outcome::Success,
+            false,
+            "admin_alert",
+        )
+        .await?;
     }
     Ok(())
 }

@@ -238,14 +238,13 @@ pub async fn check(
     }
     if let Some(flow) = req.flow_id.as_deref().and_then(FlowId::parse) {
         // A verified flow has proven who the caller is, so the directory's names may be used.
-        if let Some(flow) = state.store.flow(&flow).await? {
-            if flow.state == latchkey_core::flow::FlowState::Verified && !flow.is_decoy() {
-                if let Ok(id) = UserId::parse(flow.subject.user_id()) {
-                    if let Some(user) = state.directory.find_user(&id).await? {
-                        values.extend(user.name_values().into_iter().map(str::to_owned));
-                    }
-                }
-            }
+        if let Some(flow) = state.store.flow(&flow).await?
+            && flow.state == latchkey_core::flow::FlowState::Verified
+            && !flow.is_decoy()
+            && let Ok(id) = UserId::parse(flow.subject.user_id())
+            && let Some(user) = state.directory.find_user(&id).await?
+        {
+            values.extend(user.name_values().into_iter().map(str::to_owned));
         }
     }
     let names = UserContext::from_values(values.iter().map(String::as_str));
