@@ -46,6 +46,7 @@ async fn every_endpoint_refuses_bad_bodies() -> anyhow::Result<()> {
         format!("/api/v1/recovery/{f}/password"),
         "/api/v1/password/change".to_owned(),
         "/api/v1/password/check".to_owned(),
+        "/api/v1/captcha".to_owned(),
     ];
     let huge = format!("{{\"user_id\":\"{}\"}}", "a".repeat(64 * 1024));
     let bodies: Vec<(&str, Option<&str>, Vec<u8>)> = vec![

@@ -31,12 +31,19 @@ fn main() -> anyhow::Result<()> {
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(Path::to_path_buf).context("xtask lives one folder below the workspace root")
+    manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask lives one folder below the workspace root")
 }
 
 fn run(root: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
     eprintln!("$ {program} {}", args.join(" "));
-    let status = Command::new(program).args(args).current_dir(root).status().with_context(|| format!("starting {program}"))?;
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("starting {program}"))?;
     if !status.success() {
         bail!("`{program} {}` failed ({status})", args.join(" "));
     }
@@ -44,16 +51,40 @@ fn run(root: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
 }
 
 fn demo(root: &Path, rest: &[String]) -> anyhow::Result<()> {
-    let mut args = vec!["run", "--locked", "--package", "latchkey-server", "--", "serve", "--demo"];
+    let mut args = vec![
+        "run",
+        "--locked",
+        "--package",
+        "latchkey-server",
+        "--",
+        "serve",
+        "--demo",
+    ];
     args.extend(rest.iter().map(String::as_str));
     run(root, "cargo", &args)
 }
 
 fn check(root: &Path) -> anyhow::Result<()> {
     run(root, "cargo", &["fmt", "--all", "--check"])?;
-    run(root, "cargo", &["clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"])
+    run(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "--locked",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )
 }
 
 fn test(root: &Path) -> anyhow::Result<()> {
-    run(root, "cargo", &["test", "--locked", "--workspace", "--no-fail-fast"])
+    run(
+        root,
+        "cargo",
+        &["test", "--locked", "--workspace", "--no-fail-fast"],
+    )
 }

@@ -696,7 +696,10 @@ mod tests {
                 &[("LATCHKEY_SMTP__PORT", "many")],
                 "config key `smtp.port` (from LATCHKEY_SMTP__PORT)",
             ),
-            (&[("LATCHKEY_SMTP__PORTT", "25")], "config key `smtp`"),
+            (
+                &[("LATCHKEY_SMTP__PORTT", "25")],
+                "config key `smtp.portt` (from LATCHKEY_SMTP__PORTT)",
+            ),
             (
                 &[("LATCHKEY_CAPTCHA__KIND", "audio")],
                 "config key `captcha.kind` (from LATCHKEY_CAPTCHA__KIND)",
