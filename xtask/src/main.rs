@@ -9,8 +9,9 @@ use anyhow::{Context as _, bail};
 const USAGE: &str = "usage: cargo xtask <demo [--data-dir DIR] | test | check>
 
   demo   run the reset service with demo users on its embedded defaults
-  test   run every test (unit, store and directory stories, end to end), lints and format check
-  check  format, clippy and the committed-file checks only";
+  test   run every test (unit, store and directory stories, end to end), after format, licence
+         (cargo deny) and clippy checks
+  check  the format, licence and clippy checks only";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -66,6 +67,20 @@ fn demo(root: &Path, rest: &[String]) -> anyhow::Result<()> {
 
 fn check(root: &Path) -> anyhow::Result<()> {
     run(root, "cargo", &["fmt", "--all", "--check"])?;
+    // Licences must allow MIT OR Apache-2.0; advisories need the network, so CI checks the rest.
+    run(
+        root,
+        "cargo",
+        &[
+            "deny",
+            "--log-level",
+            "error",
+            "check",
+            "licenses",
+            "bans",
+            "sources",
+        ],
+    )?;
     run(
         root,
         "cargo",
