@@ -102,12 +102,17 @@ async fn reset_with_one_method() -> anyhow::Result<()> {
         .state
         .store
         .audit_events(&latchkey_store::AuditQuery {
-            flow: Some(flow.flow_id.clone()),
+            user: Some("alice@contoso.com".into()),
             limit: 50,
             ..Default::default()
         })
         .await?;
-    let actions: Vec<&str> = events.iter().rev().map(|e| e.action.as_str()).collect();
+    let actions: Vec<&str> = events
+        .iter()
+        .rev()
+        .filter(|e| e.flow.is_some())
+        .map(|e| e.action.as_str())
+        .collect();
     assert_eq!(
         actions,
         [
@@ -580,16 +585,36 @@ async fn unknown_and_unregistered_users_get_a_consistent_decoy() -> anyhow::Resu
     for who in ["mallory@contoso.com", "erin@contoso.com"] {
         let a = s.client.start_recovery(&start(who, Intent::Reset)).await?;
         let b = s.client.start_recovery(&start(who, Intent::Reset)).await?;
-        // Same shape as a real flow.
-        assert_eq!(a.methods_required, real.methods_required);
-        assert!(!a.methods.is_empty());
+        // Same shape as a real flow: one method required as for most users (or two, as for
+        // administrators, in a share of decoys), and enough methods to satisfy it.
+        assert!([1, 2].contains(&a.methods_required), "{who}");
+        assert_eq!(a.methods_required, b.methods_required);
+        assert!(a.methods.len() >= usize::from(a.methods_required));
+        assert_eq!(real.methods_required, 1);
         assert!(a.methods.iter().all(|m| m.hint.contains("•••@")
             && m.id.starts_with("me_")
             && m.id.len() == real.methods[0].id.len()));
         assert_eq!(a.flow_id.len(), real.flow_id.len());
-        // Consistent: asking twice shows the same methods.
-        assert_eq!(a.methods, b.methods, "{who}");
+        // Consistent: asking twice shows the same hints, and the ids change per flow, exactly
+        // as a real user's do.
+        let hints = |f: &latchkey_proto::RecoveryStarted| {
+            f.methods.iter().map(|m| m.hint.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(hints(&a), hints(&b), "{who}");
+        assert!(
+            a.methods.iter().zip(&b.methods).all(|(x, y)| x.id != y.id),
+            "{who}"
+        );
         assert_ne!(a.flow_id, b.flow_id);
+        // Every spelling of the id agrees, as it does for a real user.
+        let account = who.split('@').next().unwrap_or(who);
+        for spelling in [account.to_uppercase(), format!("CONTOSO\\{account}")] {
+            let c = s
+                .client
+                .start_recovery(&start(&spelling, Intent::Reset))
+                .await?;
+            assert_eq!(hints(&c), hints(&a), "{spelling}");
+        }
         // Sending "works", no mail leaves, and every code is wrong.
         let ch = s
             .client
@@ -717,10 +742,12 @@ async fn recovery_is_rate_limited_per_user() -> anyhow::Result<()> {
     let s = TestServer::start().await?;
     s.add_user(ALICE).await?;
     let mut limited = None;
+    // Every spelling of the id counts against one budget.
+    let spellings = ["alice", "ALICE@contoso.com", "whatever\\alice"];
     for i in 0..15 {
         match s
             .client
-            .start_recovery(&start("alice", Intent::Reset))
+            .start_recovery(&start(spellings[i % 3], Intent::Reset))
             .await
         {
             Ok(_) => {}
@@ -746,6 +773,187 @@ async fn recovery_is_rate_limited_per_user() -> anyhow::Result<()> {
     s.client
         .start_recovery(&start("alice", Intent::Reset))
         .await?;
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn real_flows_show_the_same_hints_with_fresh_ids() -> anyhow::Result<()> {
+    let s = TestServer::start().await?;
+    s.add_user(ALICE).await?;
+    let a = s
+        .client
+        .start_recovery(&start("alice", Intent::Reset))
+        .await?;
+    let b = s
+        .client
+        .start_recovery(&start("ALICE@contoso.com", Intent::Reset))
+        .await?;
+    assert_eq!(a.methods[0].hint, b.methods[0].hint);
+    assert_ne!(a.methods[0].id, b.methods[0].id);
+    // A method id of one flow means nothing in another.
+    let e = s
+        .client
+        .start_challenge(&b.flow_id, &a.methods[0].id)
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "method_unknown");
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_resend_retires_the_previous_code() -> anyhow::Result<()> {
+    let s = TestServer::start().await?;
+    s.add_user(ALICE).await?;
+    let flow = s
+        .client
+        .start_recovery(&start("alice", Intent::Reset))
+        .await?;
+    let first = s
+        .client
+        .start_challenge(&flow.flow_id, &flow.methods[0].id)
+        .await?;
+    let old_code = s.next_code("alice.martin@example.net").await?;
+    s.clock.advance(Duration::from_secs(61));
+    let second = s
+        .client
+        .start_challenge(&flow.flow_id, &flow.methods[0].id)
+        .await?;
+    let new_code = s.next_code("alice.martin@example.net").await?;
+    let e = s
+        .client
+        .verify(&flow.flow_id, &first.challenge_id, &old_code)
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "code_expired");
+    assert_eq!(
+        s.client
+            .challenge_status(&flow.flow_id, &first.challenge_id)
+            .await?
+            .state,
+        "failed"
+    );
+    s.client
+        .verify(&flow.flow_id, &second.challenge_id, &new_code)
+        .await?;
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_code_that_could_not_be_mailed_in_time_is_not_mailed_late() -> anyhow::Result<()> {
+    let s = TestServer::start().await?;
+    s.add_user(ALICE).await?;
+    s.smtp.set_failing(Some("451 4.3.0 try again later"));
+    let flow = s
+        .client
+        .start_recovery(&start("alice", Intent::Reset))
+        .await?;
+    s.client
+        .start_challenge(&flow.flow_id, &flow.methods[0].id)
+        .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.smtp.set_failing(None);
+    // The code's ten minutes pass before the retry falls due.
+    s.clock.advance(Duration::from_secs(11 * 60));
+    let late = s
+        .next_code_within("alice.martin@example.net", Duration::from_millis(2500))
+        .await;
+    assert!(late.is_err(), "a stale code was mailed");
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unlock_flow_cannot_reset_when_resets_are_off() -> anyhow::Result<()> {
+    let s = TestServer::start_with(|c| c.recovery.reset = false).await?;
+    s.add_user(ALICE).await?;
+    let flow = s
+        .client
+        .start_recovery(&start("alice", Intent::Unlock))
+        .await?;
+    let ch = s
+        .client
+        .start_challenge(&flow.flow_id, &flow.methods[0].id)
+        .await?;
+    let code = s.next_code("alice.martin@example.net").await?;
+    s.client
+        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .await?;
+    let e = s
+        .client
+        .set_password(&flow.flow_id, "plum-orbit-canvas-river")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "intent_disabled");
+    assert_eq!(
+        s.client.unlock(&flow.flow_id).await?.outcome,
+        Outcome::AccountUnlocked
+    );
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_user_disabled_mid_flow_cannot_be_reset() -> anyhow::Result<()> {
+    let s = TestServer::start().await?;
+    let key = s.add_user(ALICE).await?;
+    let flow = s
+        .client
+        .start_recovery(&start("alice", Intent::Reset))
+        .await?;
+    let ch = s
+        .client
+        .start_challenge(&flow.flow_id, &flow.methods[0].id)
+        .await?;
+    let code = s.next_code("alice.martin@example.net").await?;
+    s.client
+        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .await?;
+    let dir = s.running.state.embedded.clone().expect("embedded");
+    dir.set_disabled(&key, true).await?;
+    let e = s
+        .client
+        .set_password(&flow.flow_id, "plum-orbit-canvas-river")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Api { status: 409, body } if body.code == "account_unavailable"),
+        "{e}"
+    );
+    s.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn flow_tokens_never_reach_the_store_or_the_audit_log() -> anyhow::Result<()> {
+    let s = TestServer::start().await?;
+    s.add_user(ALICE).await?;
+    let flow = s
+        .client
+        .start_recovery(&start("alice", Intent::Reset))
+        .await?;
+    let events = s
+        .running
+        .state
+        .store
+        .audit_events(&latchkey_store::AuditQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .await?;
+    assert!(!events.is_empty());
+    assert!(
+        events
+            .iter()
+            .all(|e| e.flow.as_deref() != Some(flow.flow_id.as_str()))
+    );
+    let token = latchkey_core::ids::FlowId::parse(&flow.flow_id).expect("a flow id");
+    assert!(
+        s.running.state.store.flow(&token).await?.is_none(),
+        "stored under the token itself"
+    );
     s.stop().await;
     Ok(())
 }

@@ -18,6 +18,8 @@ pub enum Action {
     ChangePassword,
     /// Asking for a CAPTCHA.
     Captcha,
+    /// Asking for the text (accessible) CAPTCHA, on top of [`Action::Captcha`].
+    TextCaptcha,
     /// Rating a candidate password.
     CheckPassword,
 }
@@ -31,6 +33,7 @@ impl Action {
             Action::Verify => "verify",
             Action::ChangePassword => "change_password",
             Action::Captcha => "captcha",
+            Action::TextCaptcha => "text_captcha",
             Action::CheckPassword => "check_password",
         }
     }
@@ -109,7 +112,10 @@ impl Rule {
         } else {
             let end = self.window_start(now).plus(self.window);
             Decision::Limited {
-                retry_after: end.since(now).max(Duration::from_secs(1)),
+                // Whole seconds, rounded up, so a client that waits exactly this long gets in.
+                retry_after: Duration::from_secs(
+                    end.since(now).as_millis().div_ceil(1000).max(1) as u64
+                ),
             }
         }
     }
@@ -131,6 +137,8 @@ impl RateLimits {
 
 impl Default for RateLimits {
     /// Generous for people, tight for scripts: a person resets a password a few times a year.
+    /// Verification has no per-user rule on purpose: each code allows a few tries and codes per
+    /// user are limited, so a per-user verify budget would only let a stranger lock the owner out.
     fn default() -> Self {
         const MIN: u64 = 60;
         const HOUR: u64 = 3600;
@@ -148,10 +156,11 @@ impl Default for RateLimits {
                 r(Action::SendCode, Scope::Destination, 10, HOUR),
                 r(Action::SendCode, Scope::Source, 30, HOUR),
                 r(Action::Verify, Scope::Source, 60, 15 * MIN),
-                r(Action::Verify, Scope::User, 20, HOUR),
                 r(Action::ChangePassword, Scope::User, 10, 15 * MIN),
                 r(Action::ChangePassword, Scope::Source, 30, 15 * MIN),
                 r(Action::Captcha, Scope::Source, 120, 15 * MIN),
+                // The text alternative is easier for scripts than the image; it gets less room.
+                r(Action::TextCaptcha, Scope::Source, 20, 15 * MIN),
                 r(Action::CheckPassword, Scope::Source, 600, 15 * MIN),
             ],
         }
@@ -213,6 +222,7 @@ mod tests {
             Action::Verify,
             Action::ChangePassword,
             Action::Captcha,
+            Action::TextCaptcha,
             Action::CheckPassword,
         ] {
             assert!(limits.for_action(a).next().is_some(), "{a:?}");

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_core::clock::Clock;
+use latchkey_core::clock::{Clock, Timestamp};
 use latchkey_core::ids::MessageId;
 use latchkey_core::keys::Keys;
 use latchkey_core::random::Random;
@@ -29,6 +29,8 @@ const TICK: Duration = Duration::from_secs(1);
 /// Stored error texts are cut to this many characters; a relay can be chatty.
 const MAX_ERROR_CHARS: usize = 500;
 const UNREADABLE: &str = "sealed payload unreadable";
+/// Why a message past its deadline was given up.
+const STALE: &str = "expired before it could be sent";
 
 /// Queues messages for delivery.
 #[derive(Debug, Clone)]
@@ -60,9 +62,31 @@ impl Outbox {
     /// Seals `envelope` into the store, due now, and wakes the worker. Once this returns the
     /// message survives a restart; sending happens in the [`OutboxWorker`].
     pub async fn enqueue_email(&self, envelope: &Envelope) -> Result<MessageId, DeliveryError> {
+        self.enqueue(envelope, None).await
+    }
+
+    /// Like [`Outbox::enqueue_email`], for a message that is useless after `deadline` (a code
+    /// that expires): a message still unsent then is given up instead of sent late.
+    pub async fn enqueue_email_until(
+        &self,
+        envelope: &Envelope,
+        deadline: Timestamp,
+    ) -> Result<MessageId, DeliveryError> {
+        self.enqueue(envelope, Some(deadline)).await
+    }
+
+    async fn enqueue(
+        &self,
+        envelope: &Envelope,
+        deadline: Option<Timestamp>,
+    ) -> Result<MessageId, DeliveryError> {
         let id = MessageId::generate(&*self.rng);
+        let queued = Queued {
+            envelope: envelope.clone(),
+            expires_at: deadline.map(Timestamp::as_millis),
+        };
         let mut plain =
-            serde_json::to_vec(envelope).map_err(|e| DeliveryError::Encode(e.to_string()))?;
+            serde_json::to_vec(&queued).map_err(|e| DeliveryError::Encode(e.to_string()))?;
         // The id is the sealing context, so a payload copied onto another row will not open.
         let payload_sealed = self.keys.seal(&*self.rng, id.as_str().as_bytes(), &plain);
         wipe(&mut plain);
@@ -89,6 +113,16 @@ impl Outbox {
     pub fn notifier(&self) -> Arc<Notify> {
         Arc::clone(&self.notify)
     }
+}
+
+/// What is sealed into the outbox: the envelope and, for messages that go stale, a deadline.
+/// Payloads written before the deadline existed still open (`expires_at` defaults to none).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Queued {
+    #[serde(flatten)]
+    envelope: Envelope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
 }
 
 /// Overwrites a buffer that held a message in clear before it is freed.
@@ -193,10 +227,18 @@ impl OutboxWorker {
                 )
                 .await;
         }
-        let Some(envelope) = self.open(message) else {
+        let Some(queued) = self.open(message) else {
             tracing::error!(message = %message.id, attempt, "{UNREADABLE}; giving up");
             return self.store.mark_dead(&message.id, UNREADABLE).await;
         };
+        if queued
+            .expires_at
+            .is_some_and(|at| self.clock.now().as_millis() >= at)
+        {
+            tracing::warn!(message = %message.id, attempt, "message went stale before it could be sent; giving up");
+            return self.store.mark_dead(&message.id, STALE).await;
+        }
+        let envelope = queued.envelope;
         match self.transport.send(&envelope).await {
             Ok(()) => {
                 tracing::info!(message = %message.id, attempt, "email sent");
@@ -222,7 +264,7 @@ impl OutboxWorker {
         }
     }
 
-    fn open(&self, message: &OutboxMessage) -> Option<Envelope> {
+    fn open(&self, message: &OutboxMessage) -> Option<Queued> {
         let plain = self
             .keys
             .open(message.id.as_str().as_bytes(), &message.payload_sealed)
@@ -264,8 +306,20 @@ impl OutboxWorker {
     }
 }
 
+/// Shortens a failure text for storage and drops anything shaped like an email address: mail
+/// servers quote the recipient in their replies, and contact data is not kept in clear.
 fn truncate(text: &str) -> String {
-    text.chars().take(MAX_ERROR_CHARS).collect()
+    let redacted: Vec<String> = text
+        .split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "[address]".to_owned()
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect();
+    redacted.join(" ").chars().take(MAX_ERROR_CHARS).collect()
 }
 
 #[cfg(test)]
@@ -730,5 +784,13 @@ mod tests {
         assert_eq!(p.backoff(8), Duration::from_secs(600));
         assert_eq!(p.backoff(u32::MAX), Duration::from_secs(600));
         assert_eq!(p.max_attempts, 20);
+    }
+
+    #[test]
+    fn stored_errors_carry_no_addresses() {
+        assert_eq!(
+            super::truncate("550 5.1.1 <bob@example.org>: Recipient address rejected"),
+            "550 5.1.1 [address] Recipient address rejected"
+        );
     }
 }

@@ -42,10 +42,39 @@ pub enum ConfigError {
     },
 }
 
-/// A secret in the configuration (SMTP password, server key); never printed.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
+/// A secret in the configuration (SMTP password, server key); never printed. It accepts a
+/// number too (`LATCHKEY_SMTP__PASSWORD=12345678` reads as one), so that a type error can never
+/// quote the secret back in a start-up message.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ConfigSecret(String);
+
+impl<'de> Deserialize<'de> for ConfigSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ConfigSecret;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a secret string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ConfigSecret, E> {
+                Ok(ConfigSecret(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ConfigSecret, E> {
+                Ok(ConfigSecret(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ConfigSecret, E> {
+                Ok(ConfigSecret(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ConfigSecret, E> {
+                Ok(ConfigSecret(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ConfigSecret, E> {
+                Ok(ConfigSecret(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
 
 impl ConfigSecret {
     /// The secret itself.
@@ -594,6 +623,9 @@ impl Config {
         if self.organisation.name.trim().is_empty() {
             return Err(("organisation.name", "must not be empty".into()));
         }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(("log.level", format!("is not a valid filter ({e})")));
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(("log.format", "must be \"text\" or \"json\"".into()));
         }
@@ -755,6 +787,23 @@ mod tests {
             Config::load(Some(&dir.path().join("missing.toml")), []),
             Err(ConfigError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn numeric_secrets_are_read_as_secrets_not_quoted_in_errors() {
+        let c = Config::load(None, env(&[("LATCHKEY_SMTP__PASSWORD", "31415926")])).unwrap();
+        assert_eq!(c.smtp.password.unwrap().expose(), "31415926");
+        let err = Config::load(None, env(&[("LATCHKEY_SMTP__PASSWORD", "[1]")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("config key `smtp.password`"), "{err}");
+        let err = Config::load(None, env(&[("LATCHKEY_LOG__LEVEL", "info,[[[")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("config key `log.level` (from LATCHKEY_LOG__LEVEL)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub enum ApiError {
         "the user ID or password is incorrect. If your account is locked, choose \"Unlock my account\""
     )]
     InvalidCredentials,
+    /// The account cannot be reset or unlocked now (disabled, deleted, or locked by the
+    /// directory in a way self-service cannot clear).
+    #[error("this account can't be changed here right now; contact your administrator")]
+    AccountUnavailable,
     /// Two requests raced for the same record; the caller may retry.
     #[error("another request changed this at the same time; try again")]
     Conflict,
@@ -102,6 +106,7 @@ impl ApiError {
             ApiError::ContactAdministrator(_) => "contact_administrator",
             ApiError::FlowNotFound => "flow_not_found",
             ApiError::ChallengeNotFound => "challenge_not_found",
+            ApiError::AccountUnavailable => "account_unavailable",
             ApiError::Flow(e) => match e {
                 FlowError::Expired => "flow_expired",
                 FlowError::Completed => "flow_completed",
@@ -138,6 +143,7 @@ impl ApiError {
             }
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::AccountUnavailable => StatusCode::CONFLICT,
             ApiError::NotFound | ApiError::FlowNotFound | ApiError::ChallengeNotFound => {
                 StatusCode::NOT_FOUND
             }
@@ -184,7 +190,11 @@ impl ApiError {
                     .collect()
             }
             ApiError::RateLimited(d) | ApiError::ResendTooSoon(d) => {
-                body.retry_after = Some(d.as_secs().max(1))
+                body.retry_after = Some(
+                    u64::try_from(d.as_millis().div_ceil(1000))
+                        .unwrap_or(u64::MAX)
+                        .max(1),
+                )
             }
             ApiError::Code(CodeError::Mismatch { attempts_left }) => {
                 body.attempts_left = Some(*attempts_left)

@@ -10,7 +10,7 @@ use latchkey_core::ratelimit::Action;
 use latchkey_proto as proto;
 use latchkey_store::CaptchaRecord;
 
-use super::{Caller, rate_limit};
+use super::{Caller, Source, rate_limit};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -30,7 +30,10 @@ pub async fn new_challenge(
     if !enabled(state) {
         return Err(ApiError::CaptchaOff);
     }
-    rate_limit(state, caller, Action::Captcha, &[], None).await?;
+    rate_limit(state, caller, Action::Captcha, Source::Count, &[], None).await?;
+    if variant == proto::CaptchaVariant::Text {
+        rate_limit(state, caller, Action::TextCaptcha, Source::Count, &[], None).await?;
+    }
     let v = match variant {
         proto::CaptchaVariant::Image => Variant::Image,
         proto::CaptchaVariant::Text => Variant::Text,

@@ -13,12 +13,17 @@ use super::{Caller, audit, registration};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Queues a code email.
-pub async fn code(state: &AppState, address: &str, code: &SecretString) -> Result<(), ApiError> {
+/// Queues a code email; it is dropped rather than sent once the code has expired.
+pub async fn code(
+    state: &AppState,
+    address: &str,
+    code: &SecretString,
+    expires_at: Timestamp,
+) -> Result<(), ApiError> {
     let envelope = notices::code_email(&state.branding, address, code, state.codes.lifetime);
     state
         .outbox
-        .enqueue_email(&envelope)
+        .enqueue_email_until(&envelope, expires_at)
         .await
         .map_err(|e| ApiError::Internal(format!("outbox: {e}")))?;
     Ok(())

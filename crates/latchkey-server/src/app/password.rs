@@ -4,14 +4,13 @@
 use latchkey_core::SecretString;
 use latchkey_core::audit::{AuditAction, Outcome};
 use latchkey_core::clock::Timestamp;
-use latchkey_core::ids::FlowId;
 use latchkey_core::policy::{Assessment, Rule, UserContext};
 use latchkey_core::ratelimit::{Action, Scope};
 use latchkey_core::user::UserId;
 use latchkey_directory::{BindOutcome, DirectoryError, DirectoryUser};
 use latchkey_proto as proto;
 
-use super::{Caller, audit, notify, rate_limit};
+use super::{Caller, Source, audit, notify, rate_limit};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -105,15 +104,25 @@ pub async fn change(
     if !state.config().recovery.change {
         return Err(ApiError::IntentDisabled);
     }
-    rate_limit(state, caller, Action::ChangePassword, &[], None).await?;
-    let user_id =
-        UserId::parse(&req.user_id).map_err(|e| ApiError::InvalidUserId(e.to_string()))?;
-    let uid = user_id.as_str();
     rate_limit(
         state,
         caller,
         Action::ChangePassword,
-        &[(Scope::User, uid)],
+        Source::Count,
+        &[],
+        None,
+    )
+    .await?;
+    let user_id =
+        UserId::parse(&req.user_id).map_err(|e| ApiError::InvalidUserId(e.to_string()))?;
+    let uid = user_id.as_str();
+    // Every spelling of an id shares one budget (see `recovery::user_scope`).
+    rate_limit(
+        state,
+        caller,
+        Action::ChangePassword,
+        Source::Skip,
+        &[(Scope::User, user_id.account_name())],
         Some(uid),
     )
     .await?;
@@ -146,6 +155,11 @@ pub async fn change(
                 BindOutcome::Disabled => "account_disabled",
                 _ => "wrong_password",
             };
+            // A locked or disabled account answers without checking the password; spend the
+            // time a check takes so that timing does not tell these states apart either.
+            if matches!(other, BindOutcome::Locked | BindOutcome::Disabled) {
+                burn_hash(state, &old).await;
+            }
             audit(
                 state,
                 caller,
@@ -227,7 +241,15 @@ pub async fn check(
     caller: &Caller,
     req: proto::CheckPassword,
 ) -> Result<proto::PasswordRating, ApiError> {
-    rate_limit(state, caller, Action::CheckPassword, &[], None).await?;
+    rate_limit(
+        state,
+        caller,
+        Action::CheckPassword,
+        Source::Count,
+        &[],
+        None,
+    )
+    .await?;
     let password = SecretString::new(req.password.expose());
     let mut values: Vec<String> = Vec::new();
     if let Some(raw) = req.user_id.as_deref() {
@@ -236,9 +258,9 @@ pub async fn check(
             values.push(id.as_str().to_owned());
         }
     }
-    if let Some(flow) = req.flow_id.as_deref().and_then(FlowId::parse) {
+    if let Some(token) = req.flow_id.as_deref() {
         // A verified flow has proven who the caller is, so the directory's names may be used.
-        if let Some(flow) = state.store.flow(&flow).await?
+        if let Some(flow) = super::recovery::flow_by_token(state, token).await?
             && flow.state == latchkey_core::flow::FlowState::Verified
             && !flow.is_decoy()
             && let Ok(id) = UserId::parse(flow.subject.user_id())

@@ -1,35 +1,111 @@
 //! Anonymous recovery: start a flow, send and verify codes, then reset or unlock.
 //!
-//! Unknown and unregistered users get a decoy flow of the same shape: its methods are derived
-//! from the server key and the typed id (so asking twice shows the same hints), its codes go
-//! nowhere, and every verification fails like a wrong code.
+//! Unknown and unregistered users get a decoy flow of the same shape. What a caller can see is
+//! built the same way for both: method ids are derived per flow, hints are stable for a given
+//! account name, sending answers after the same floor, and every decoy code is wrong.
+//!
+//! The flow id the caller holds is a bearer token; the store, the audit log and the logs only
+//! ever see its keyed digest ([`storage_id`]), so reading them does not hand out live flows.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use latchkey_core::audit::{AuditAction, Outcome};
-use latchkey_core::clock::Timestamp;
-use latchkey_core::code::{self, CODE_LENGTH, CodeState};
-use latchkey_core::flow::{Flow, Intent, MethodKind, OfferedMethod, Subject};
+use latchkey_core::code::{self, CODE_LENGTH, CodeError, CodeState};
+use latchkey_core::flow::{Flow, FlowError, FlowState, Intent, MethodKind, OfferedMethod, Subject};
 use latchkey_core::ids::{ChallengeId, FlowId, MethodId};
 use latchkey_core::mask;
 use latchkey_core::ratelimit::{Action, Scope};
 use latchkey_core::user::UserId;
-use latchkey_directory::{DirectoryUser, ResetOptions};
+use latchkey_directory::{DirectoryError, DirectoryUser, ResetOptions};
 use latchkey_proto as proto;
 use latchkey_store::{ChallengeRecord, ChallengeState, StoreError};
 
-use super::{Caller, audit, captcha, notify, password, rate_limit};
+use super::{Caller, Source, audit, captcha, notify, password, rate_limit};
 use crate::error::ApiError;
 use crate::state::{AppState, help_desk};
 
-/// Domains a decoy's masked email may show, besides the organisation's own.
+/// Domains a decoy's masked email may show: where people's alternate addresses usually are.
 const DECOY_DOMAINS: &[&str] = &[
     "gmail.com",
     "outlook.com",
     "yahoo.com",
     "icloud.com",
     "hotmail.com",
+    "proton.me",
+    "live.com",
+    "aol.com",
+    "gmx.net",
+    "yahoo.co.uk",
 ];
+
+/// How many times a verification retries recording its result when another request changed
+/// the flow at the same moment (two methods verified at once).
+const RECORD_RETRIES: usize = 3;
+
+/// Runs `step` and answers no sooner than the configured floor, so that the time an answer
+/// takes does not tell a real user from a decoy. Refusals that happen before anything about
+/// the user is known are not padded.
+async fn with_floor<T>(
+    state: &AppState,
+    step: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let began = Instant::now();
+    let result = step.await;
+    let says_nothing = matches!(
+        result,
+        Err(ApiError::CaptchaInvalid
+            | ApiError::InvalidUserId(_)
+            | ApiError::RateLimited(_)
+            | ApiError::IntentDisabled
+            | ApiError::FlowNotFound)
+    );
+    if !says_nothing {
+        let floor = Duration::from_millis(state.config().recovery.response_floor_ms);
+        if let Some(rest) = floor.checked_sub(began.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+    }
+    result
+}
+
+/// The id a flow is stored under: a keyed digest of the token the caller holds.
+fn storage_id(state: &AppState, token: &FlowId) -> FlowId {
+    let digest = state.keys.digest("flow-id", &[token.as_str().as_bytes()]);
+    FlowId::from_stored(format!("fl_{}", hex::encode(&digest[..16])))
+}
+
+/// A method's id inside one flow. Registrations keep their own ids; a flow shows ids derived
+/// from them, so ids differ between flows for real users exactly as they do for decoys.
+fn flow_method_id(state: &AppState, flow: &FlowId, registration: &str) -> MethodId {
+    let digest = state.keys.digest(
+        "flow-method",
+        &[flow.as_str().as_bytes(), registration.as_bytes()],
+    );
+    MethodId::from_stored(format!("me_{}", hex::encode(&digest[..16])))
+}
+
+/// The subject of per-user rate limits: the account name, whatever form the id was typed in,
+/// so `alice`, `alice@contoso.com` and `ANY\alice` share one budget, for real ids and decoys.
+fn user_scope(user_id: &str) -> String {
+    UserId::parse(user_id)
+        .map(|id| id.account_name().to_owned())
+        .unwrap_or_else(|_| user_id.to_owned())
+}
+
+/// Reads the flow a caller's token names.
+pub(crate) async fn flow_by_token(state: &AppState, token: &str) -> Result<Option<Flow>, ApiError> {
+    let Some(token) = FlowId::parse(token) else {
+        return Ok(None);
+    };
+    Ok(state.store.flow(&storage_id(state, &token)).await?)
+}
+
+async fn load_flow(state: &AppState, token: &str) -> Result<Flow, ApiError> {
+    flow_by_token(state, token)
+        .await?
+        .ok_or(ApiError::FlowNotFound)
+}
 
 /// `POST /recovery`.
 pub async fn start(
@@ -37,24 +113,7 @@ pub async fn start(
     caller: &Caller,
     req: proto::StartRecovery,
 ) -> Result<proto::RecoveryStarted, ApiError> {
-    let began = Instant::now();
-    let result = start_inner(state, caller, req).await;
-    // Known, unknown and unregistered users all answer no sooner than the floor, so the time an
-    // answer takes does not tell them apart. Errors before the lookup are not padded: they say
-    // nothing about the user.
-    if !matches!(
-        result,
-        Err(ApiError::CaptchaInvalid
-            | ApiError::InvalidUserId(_)
-            | ApiError::RateLimited(_)
-            | ApiError::IntentDisabled)
-    ) {
-        let floor = Duration::from_millis(state.config().recovery.response_floor_ms);
-        if let Some(rest) = floor.checked_sub(began.elapsed()) {
-            tokio::time::sleep(rest).await;
-        }
-    }
-    result
+    with_floor(state, start_inner(state, caller, req)).await
 }
 
 async fn start_inner(
@@ -74,7 +133,15 @@ async fn start_inner(
     if !enabled {
         return Err(ApiError::IntentDisabled);
     }
-    rate_limit(state, caller, Action::StartRecovery, &[], None).await?;
+    rate_limit(
+        state,
+        caller,
+        Action::StartRecovery,
+        Source::Count,
+        &[],
+        None,
+    )
+    .await?;
     if let Err(e) = captcha::check(state, &req.captcha_id, &req.captcha_answer).await {
         audit(
             state,
@@ -91,17 +158,21 @@ async fn start_inner(
     }
     let user_id =
         UserId::parse(&req.user_id).map_err(|e| ApiError::InvalidUserId(e.to_string()))?;
+    let scope = user_scope(user_id.as_str());
     rate_limit(
         state,
         caller,
         Action::StartRecovery,
-        &[(Scope::User, user_id.as_str())],
+        Source::Skip,
+        &[(Scope::User, &scope)],
         Some(user_id.as_str()),
     )
     .await?;
 
     let now = state.clock.now();
     let lifetime = Duration::from_secs(cfg.flow_minutes * 60);
+    let token = FlowId::generate(state.rng.as_ref());
+    let id = storage_id(state, &token);
     let found = state.directory.find_user(&user_id).await?;
     let real = match found {
         Some(user) if !user.state.disabled => {
@@ -129,7 +200,7 @@ async fn start_inner(
                     .await?
                     .into_iter()
                     .map(|m| OfferedMethod {
-                        id: m.id,
+                        id: flow_method_id(state, &id, m.id.as_str()),
                         kind: m.kind,
                         hint: m.hint,
                     })
@@ -140,10 +211,9 @@ async fn start_inner(
         }
         _ => None,
     };
-    let flow_id = FlowId::generate(state.rng.as_ref());
     let flow = match real {
         Some((user, methods, required)) => Flow::start(
-            flow_id,
+            id,
             intent,
             Subject::User {
                 directory_key: user.key,
@@ -155,9 +225,9 @@ async fn start_inner(
             lifetime,
         ),
         None => {
-            let (methods, required) = decoy_methods(state, &user_id);
+            let (methods, required) = decoy_methods(state, &user_id, &id);
             Flow::start(
-                flow_id,
+                id,
                 intent,
                 Subject::Decoy {
                     user_id: user_id.as_str().to_owned(),
@@ -182,7 +252,7 @@ async fn start_inner(
     )
     .await?;
     Ok(proto::RecoveryStarted {
-        flow_id: flow.id.to_string(),
+        flow_id: token.to_string(),
         intent: req.intent,
         methods: flow.methods.iter().map(offered_to_wire).collect(),
         methods_required: flow.methods_required,
@@ -214,34 +284,39 @@ fn methods_required(state: &AppState, user: &DirectoryUser) -> u8 {
     }
 }
 
-/// Plausible, stable methods for an id nobody has.
-fn decoy_methods(state: &AppState, user_id: &UserId) -> (Vec<OfferedMethod>, u8) {
-    let seed = state.keys.digest("decoy", &[user_id.as_str().as_bytes()]);
-    let required = state.config().recovery.methods_required;
-    // Most people register one or two addresses; never fewer than the flow needs.
-    let count = usize::from(required).max(1 + usize::from(seed[0] % 2));
-    let first = user_id.account_name().chars().next().unwrap_or('a');
-    let own_domain = user_id
-        .domain()
-        .filter(|d| d.contains('.'))
-        .map(str::to_owned);
+/// Plausible methods for an id nobody has. Hints and the number of methods depend only on the
+/// account name (so `bob`, `bob@contoso.com` and `X\bob` agree, as they do for a real user);
+/// ids are derived per flow, like real ones.
+fn decoy_methods(state: &AppState, user_id: &UserId, flow: &FlowId) -> (Vec<OfferedMethod>, u8) {
+    let account = user_id.account_name();
+    let seed = state.keys.digest("decoy", &[account.as_bytes()]);
+    let cfg = &state.config().recovery;
+    // Administrators need more methods; a few decoys do too, so a larger number does not
+    // single out a real administrator.
+    let admins = cfg.methods_required_admins.max(cfg.methods_required);
+    let required = if admins > cfg.methods_required && seed[0].is_multiple_of(10) {
+        admins
+    } else {
+        cfg.methods_required
+    };
+    // One address for most people, two for many, three for a few.
+    let registered = match seed[1] % 20 {
+        0..=10 => 1,
+        11..=17 => 2,
+        _ => 3,
+    };
+    let count = usize::from(required).max(registered);
     let methods = (0..count)
         .map(|i| {
-            let pick = usize::from(seed[1 + i]);
-            let domain = match (&own_domain, i) {
-                (Some(d), 1) => d.clone(),
-                _ => DECOY_DOMAINS[pick % DECOY_DOMAINS.len()].to_owned(),
+            let letter_pick = seed[2 + i];
+            // Most alternate addresses start like the account name; some do not.
+            let first = match account.chars().next() {
+                Some(c) if letter_pick % 10 < 6 => c,
+                _ => char::from(b'a' + letter_pick % 26),
             };
-            let id = MethodId::from_stored(format!(
-                "me_{}",
-                hex::encode(
-                    &state
-                        .keys
-                        .digest("decoy-method", &[user_id.as_str().as_bytes(), &[i as u8]])[..16]
-                )
-            ));
+            let domain = DECOY_DOMAINS[usize::from(seed[8 + i]) % DECOY_DOMAINS.len()];
             OfferedMethod {
-                id,
+                id: flow_method_id(state, flow, &format!("decoy-{i}")),
                 kind: MethodKind::Email,
                 hint: mask::email(&format!("{first}@{domain}")),
             }
@@ -268,54 +343,67 @@ pub fn kind_to_wire(kind: MethodKind) -> proto::MethodKind {
     }
 }
 
-async fn load_flow(state: &AppState, flow_id: &str) -> Result<Flow, ApiError> {
-    let id = FlowId::parse(flow_id).ok_or(ApiError::FlowNotFound)?;
-    state.store.flow(&id).await?.ok_or(ApiError::FlowNotFound)
-}
-
 /// `POST /recovery/{flow_id}/challenges`: sends a code to the chosen method.
 pub async fn start_challenge(
     state: &AppState,
     caller: &Caller,
-    flow_id: &str,
+    flow_token: &str,
     req: proto::StartChallenge,
 ) -> Result<proto::ChallengeStarted, ApiError> {
-    let flow = load_flow(state, flow_id).await?;
+    with_floor(state, start_challenge_inner(state, caller, flow_token, req)).await
+}
+
+async fn start_challenge_inner(
+    state: &AppState,
+    caller: &Caller,
+    flow_token: &str,
+    req: proto::StartChallenge,
+) -> Result<proto::ChallengeStarted, ApiError> {
+    let flow = load_flow(state, flow_token).await?;
     let now = state.clock.now();
-    let method_id = MethodId::parse(&req.method_id).ok_or(ApiError::Flow(
-        latchkey_core::flow::FlowError::UnknownMethod,
-    ))?;
+    let method_id =
+        MethodId::parse(&req.method_id).ok_or(ApiError::Flow(FlowError::UnknownMethod))?;
     let offered = flow.begin_challenge(&method_id, now)?.clone();
     if offered.kind != MethodKind::Email {
         // Only email codes exist so far; other kinds are never registered.
-        return Err(ApiError::Flow(
-            latchkey_core::flow::FlowError::UnknownMethod,
-        ));
+        return Err(ApiError::Flow(FlowError::UnknownMethod));
     }
-    if let Some(last) = state.store.latest_challenge(&flow.id, &method_id).await? {
+    if let Some(mut last) = state.store.latest_challenge(&flow.id, &method_id).await? {
         let next = last.created_at.plus(state.codes.resend_after);
         if now < next {
             return Err(ApiError::ResendTooSoon(next.since(now)));
         }
+        // Only the newest code for a method works: a resend retires the previous one.
+        if last.state == ChallengeState::Pending {
+            last.state = ChallengeState::Failed;
+            match state.store.update_challenge(&mut last).await {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     let user = flow.subject.user_id().to_owned();
-    // Where the code goes: the sealed address for a real user; a stand-in for a decoy, so that
-    // destination limits behave the same.
+    let scope = user_scope(&user);
+    // Where the code goes: the sealed address for a real user. A decoy gets a destination of its
+    // own (account and hint), so its send budget behaves like a real address's.
     let destination = match &flow.subject {
         Subject::User { directory_key, .. } => {
-            Some(registered_address(state, directory_key, &method_id).await?)
+            Some(registered_address(state, &flow.id, directory_key, &method_id).await?)
         }
         Subject::Decoy { .. } => None,
     };
-    let dest_key = state.keys.pseudonym(
-        "destination",
-        destination.as_deref().unwrap_or(&offered.hint),
-    );
+    let dest_key = match &destination {
+        Some(address) => state.keys.pseudonym("destination", address),
+        None => state
+            .keys
+            .pseudonym("destination", &format!("decoy:{scope}:{}", offered.hint)),
+    };
     rate_limit(
         state,
         caller,
         Action::SendCode,
-        &[(Scope::User, &user), (Scope::Destination, &dest_key)],
+        Source::Count,
+        &[(Scope::User, &scope), (Scope::Destination, &dest_key)],
         Some(&user),
     )
     .await?;
@@ -338,7 +426,7 @@ pub async fn start_challenge(
     };
     state.store.insert_challenge(&record).await?;
     if let Some(address) = destination {
-        notify::code(state, &address, &code).await?;
+        notify::code(state, &address, &code, now.plus(state.codes.lifetime)).await?;
     }
     audit(
         state,
@@ -361,8 +449,10 @@ pub async fn start_challenge(
     })
 }
 
+/// The contact address behind a flow's method id.
 async fn registered_address(
     state: &AppState,
+    flow: &FlowId,
     user_key: &str,
     method_id: &MethodId,
 ) -> Result<String, ApiError> {
@@ -371,10 +461,9 @@ async fn registered_address(
         .methods_for(user_key)
         .await?
         .into_iter()
-        .find(|m| &m.id == method_id)
-        .ok_or(ApiError::Flow(
-            latchkey_core::flow::FlowError::UnknownMethod,
-        ))?;
+        .find(|m| &flow_method_id(state, flow, m.id.as_str()) == method_id)
+        // Deleted since the flow started.
+        .ok_or(ApiError::Flow(FlowError::UnknownMethod))?;
     super::registration::open_destination(state, &method)
 }
 
@@ -399,11 +488,11 @@ async fn load_challenge(
 pub async fn verify(
     state: &AppState,
     caller: &Caller,
-    flow_id: &str,
+    flow_token: &str,
     challenge_id: &str,
     req: proto::VerifyChallenge,
 ) -> Result<proto::ChallengeVerified, ApiError> {
-    let mut flow = load_flow(state, flow_id).await?;
+    let flow = load_flow(state, flow_token).await?;
     let mut challenge = load_challenge(state, &flow, challenge_id).await?;
     let now = state.clock.now();
     let user = flow.subject.user_id().to_owned();
@@ -412,7 +501,8 @@ pub async fn verify(
         state,
         caller,
         Action::Verify,
-        &[(Scope::User, &user)],
+        Source::Count,
+        &[],
         Some(&user),
     )
     .await?;
@@ -420,14 +510,24 @@ pub async fn verify(
     let Some(mut code_state) = challenge.code.clone() else {
         return Err(ApiError::ChallengeNotFound);
     };
-    let result = code_state.check(&state.keys, &challenge.id, req.code.expose(), now);
-    if result != Err(latchkey_core::code::CodeError::Malformed) {
+    let result = if challenge.state == ChallengeState::Failed && !code_state.consumed {
+        // Retired by a resend, or burnt: only the newest code counts.
+        Err(if code_state.attempts >= code_state.max_attempts {
+            CodeError::TooManyAttempts
+        } else {
+            CodeError::Expired
+        })
+    } else {
+        code_state.check(&state.keys, &challenge.id, req.code.expose(), now)
+    };
+    if result != Err(CodeError::Malformed) && challenge.state != ChallengeState::Failed {
         challenge.state = match result {
             Ok(()) => ChallengeState::Verified,
-            Err(latchkey_core::code::CodeError::Mismatch { .. }) => ChallengeState::Pending,
+            Err(CodeError::Mismatch { .. }) => ChallengeState::Pending,
             Err(_) => ChallengeState::Failed,
         };
         challenge.code = Some(code_state);
+        // A conflict means a concurrent verify of the same code won; this one did not count.
         state.store.update_challenge(&mut challenge).await?;
     }
     let outcome = match &result {
@@ -447,8 +547,24 @@ pub async fn verify(
     .await?;
     result?;
 
-    let progress = flow.record_verified(&challenge.method_id, now)?;
-    state.store.update_flow(&mut flow).await?;
+    // Record the method on the flow; another method verified at the same moment may have
+    // changed the flow, so read it again and retry rather than lose a spent code.
+    let mut flow = flow;
+    for _ in 0..RECORD_RETRIES {
+        if flow.verified.contains(&challenge.method_id) {
+            break;
+        }
+        flow.record_verified(&challenge.method_id, now)?;
+        match state.store.update_flow(&mut flow).await {
+            Ok(()) => break,
+            Err(StoreError::Conflict) => flow = load_flow(state, flow_token).await?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !flow.verified.contains(&challenge.method_id) {
+        return Err(ApiError::Conflict);
+    }
+    let progress = flow.progress();
     Ok(proto::ChallengeVerified {
         methods_verified: progress.verified,
         methods_required: progress.required,
@@ -463,10 +579,10 @@ pub async fn verify(
 /// `GET /recovery/{flow_id}/challenges/{challenge_id}`.
 pub async fn challenge_status(
     state: &AppState,
-    flow_id: &str,
+    flow_token: &str,
     challenge_id: &str,
 ) -> Result<proto::ChallengeStatus, ApiError> {
-    let flow = load_flow(state, flow_id).await?;
+    let flow = load_flow(state, flow_token).await?;
     let challenge = load_challenge(state, &flow, challenge_id).await?;
     let now = state.clock.now();
     let expires_at = challenge.code.as_ref().map_or(now, |c| c.expires_at);
@@ -484,28 +600,23 @@ pub async fn challenge_status(
 
 /// Claims a verified flow for `action`: marks it completed first, so that two concurrent
 /// requests cannot both act; [`release`] undoes the claim when the directory fails.
-async fn claim(
-    state: &AppState,
-    flow_id: &str,
-    action: Intent,
-) -> Result<(Flow, Timestamp), ApiError> {
-    let mut flow = load_flow(state, flow_id).await?;
-    let now = state.clock.now();
-    flow.complete(action, now)?;
+async fn claim(state: &AppState, mut flow: Flow, action: Intent) -> Result<Flow, ApiError> {
+    flow.complete(action, state.clock.now())?;
     match state.store.update_flow(&mut flow).await {
-        Ok(()) => Ok((flow, now)),
-        Err(StoreError::Conflict) => Err(ApiError::Flow(latchkey_core::flow::FlowError::Completed)),
+        Ok(()) => Ok(flow),
+        Err(StoreError::Conflict) => Err(ApiError::Flow(FlowError::Completed)),
         Err(e) => Err(e.into()),
     }
 }
 
 async fn release(state: &AppState, mut flow: Flow) {
-    flow.state = latchkey_core::flow::FlowState::Verified;
+    flow.state = FlowState::Verified;
     if let Err(e) = state.store.update_flow(&mut flow).await {
         tracing::error!(flow = %flow.id, error = %e, "could not reopen a flow after a failed directory write");
     }
 }
 
+/// The flow's user as the directory has them now.
 async fn flow_user(state: &AppState, flow: &Flow) -> Result<DirectoryUser, ApiError> {
     let Subject::User {
         directory_key,
@@ -513,15 +624,33 @@ async fn flow_user(state: &AppState, flow: &Flow) -> Result<DirectoryUser, ApiEr
     } = &flow.subject
     else {
         // Decoys never verify, so they never get here.
-        return Err(ApiError::Flow(latchkey_core::flow::FlowError::NotVerified));
+        return Err(ApiError::Flow(FlowError::NotVerified));
     };
     let id =
         UserId::parse(user_id).map_err(|e| ApiError::Internal(format!("stored user id: {e}")))?;
     match state.directory.find_user(&id).await? {
-        Some(u) if &u.key == directory_key => Ok(u),
-        _ => Err(ApiError::Internal(
-            "the flow's user is no longer in the directory".into(),
-        )),
+        Some(u) if &u.key == directory_key && !u.state.disabled => Ok(u),
+        // Deleted, replaced or disabled since the flow started.
+        _ => Err(ApiError::AccountUnavailable),
+    }
+}
+
+/// Maps a failed directory write in a flow: the account's state is the problem, not a
+/// credential (none was given).
+fn write_error(e: DirectoryError) -> ApiError {
+    match e {
+        DirectoryError::Locked | DirectoryError::Disabled | DirectoryError::NotFound => {
+            ApiError::AccountUnavailable
+        }
+        other => other.into(),
+    }
+}
+
+/// Steps after a successful directory write. The password is already changed, so their
+/// failures are logged and do not turn the answer into an error the person cannot act on.
+async fn after_write(what: &str, step: impl Future<Output = Result<(), ApiError>>) {
+    if let Err(e) = step.await {
+        tracing::error!(step = what, error = %e, "a step after a successful directory write failed");
     }
 }
 
@@ -529,12 +658,16 @@ async fn flow_user(state: &AppState, flow: &Flow) -> Result<DirectoryUser, ApiEr
 pub async fn set_password(
     state: &AppState,
     caller: &Caller,
-    flow_id: &str,
+    flow_token: &str,
     req: proto::SetPassword,
 ) -> Result<proto::Completed, ApiError> {
+    // An unlock flow may end in a new password, but not when the organisation turned resets off.
+    if !state.config().recovery.reset {
+        return Err(ApiError::IntentDisabled);
+    }
     // Check readiness and the password before claiming, so a rejected password leaves the flow
     // as it was and the person can try another.
-    let flow = load_flow(state, flow_id).await?;
+    let flow = load_flow(state, flow_token).await?;
     flow.ready_to_finish(Intent::Reset, state.clock.now())?;
     let user = flow_user(state, &flow).await?;
     let new_password = latchkey_core::SecretString::new(req.new_password.expose());
@@ -553,8 +686,9 @@ pub async fn set_password(
         .await?;
         return Err(e);
     }
-    let (flow, now) = claim(state, flow_id, Intent::Reset).await?;
-    if let Err(e) = state
+    let flow = claim(state, flow, Intent::Reset).await?;
+    let now = state.clock.now();
+    let written = state
         .directory
         .set_password(
             &user.key,
@@ -564,10 +698,10 @@ pub async fn set_password(
                 must_change: false,
             },
         )
-        .await
-    {
+        .await;
+    if let Err(e) = written {
         release(state, flow.clone()).await;
-        let e = ApiError::from(e);
+        let e = write_error(e);
         audit(
             state,
             caller,
@@ -581,19 +715,30 @@ pub async fn set_password(
         .await?;
         return Err(e);
     }
-    password::remember(state, &user, &new_password, now).await?;
-    audit(
-        state,
-        caller,
-        AuditAction::PasswordReset,
-        Some(&user_id),
-        Some(flow.id.as_str()),
-        Outcome::Success,
-        false,
-        "",
+    after_write("audit", async {
+        audit(
+            state,
+            caller,
+            AuditAction::PasswordReset,
+            Some(&user_id),
+            Some(flow.id.as_str()),
+            Outcome::Success,
+            false,
+            "",
+        )
+        .await
+    })
+    .await;
+    after_write(
+        "history",
+        password::remember(state, &user, &new_password, now),
     )
-    .await?;
-    notify::password_reset(state, caller, &user, is_admin(state, &user)).await?;
+    .await;
+    after_write(
+        "confirmation",
+        notify::password_reset(state, caller, &user, is_admin(state, &user)),
+    )
+    .await;
     Ok(proto::Completed {
         outcome: proto::Outcome::PasswordReset,
         message: "Your password has been reset. You can now sign in with your new password.".into(),
@@ -604,16 +749,19 @@ pub async fn set_password(
 pub async fn unlock(
     state: &AppState,
     caller: &Caller,
-    flow_id: &str,
+    flow_token: &str,
 ) -> Result<proto::Completed, ApiError> {
-    let flow = load_flow(state, flow_id).await?;
+    if !state.config().recovery.unlock {
+        return Err(ApiError::IntentDisabled);
+    }
+    let flow = load_flow(state, flow_token).await?;
     flow.ready_to_finish(Intent::Unlock, state.clock.now())?;
     let user = flow_user(state, &flow).await?;
     let user_id = flow.subject.user_id().to_owned();
-    let (flow, _) = claim(state, flow_id, Intent::Unlock).await?;
+    let flow = claim(state, flow, Intent::Unlock).await?;
     if let Err(e) = state.directory.unlock(&user.key).await {
         release(state, flow.clone()).await;
-        let e = ApiError::from(e);
+        let e = write_error(e);
         audit(
             state,
             caller,
@@ -627,18 +775,25 @@ pub async fn unlock(
         .await?;
         return Err(e);
     }
-    audit(
-        state,
-        caller,
-        AuditAction::AccountUnlocked,
-        Some(&user_id),
-        Some(flow.id.as_str()),
-        Outcome::Success,
-        false,
-        "",
+    after_write("audit", async {
+        audit(
+            state,
+            caller,
+            AuditAction::AccountUnlocked,
+            Some(&user_id),
+            Some(flow.id.as_str()),
+            Outcome::Success,
+            false,
+            "",
+        )
+        .await
+    })
+    .await;
+    after_write(
+        "confirmation",
+        notify::account_unlocked(state, caller, &user),
     )
-    .await?;
-    notify::account_unlocked(state, caller, &user).await?;
+    .await;
     Ok(proto::Completed {
         outcome: proto::Outcome::AccountUnlocked,
         message: "Your account has been unlocked. You can sign in with your current password."
@@ -653,5 +808,22 @@ pub(crate) fn rule_codes(e: &ApiError) -> String {
             rules.iter().map(|r| r.code()).collect::<Vec<_>>().join(",")
         }
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::user_scope;
+
+    #[test]
+    fn every_spelling_shares_one_budget() {
+        for typed in [
+            "alice",
+            "ALICE@contoso.com",
+            "anything\\alice",
+            "alice@other.org",
+        ] {
+            assert_eq!(user_scope(typed), "alice", "{typed}");
+        }
     }
 }

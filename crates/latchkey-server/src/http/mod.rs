@@ -8,7 +8,7 @@ pub use openapi::spec as openapi_spec;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, Request, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
-use extract::{ApiJson, ClientIp};
+use extract::{ApiJson, ApiPath, ClientIp};
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 
@@ -131,7 +131,7 @@ async fn start_recovery(
 async fn start_challenge(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path(flow_id): Path<String>,
+    ApiPath(flow_id): ApiPath<String>,
     ApiJson(req): ApiJson<proto::StartChallenge>,
 ) -> ApiResult<proto::ChallengeStarted> {
     app::recovery::start_challenge(&state, &Caller { source: ip }, &flow_id, req)
@@ -143,7 +143,7 @@ async fn start_challenge(
     responses((status = 200, body = proto::ChallengeStatus), (status = 404, body = proto::ErrorBody)))]
 async fn challenge_status(
     State(state): State<AppState>,
-    Path((flow_id, challenge_id)): Path<(String, String)>,
+    ApiPath((flow_id, challenge_id)): ApiPath<(String, String)>,
 ) -> ApiResult<proto::ChallengeStatus> {
     app::recovery::challenge_status(&state, &flow_id, &challenge_id)
         .await
@@ -155,7 +155,7 @@ async fn challenge_status(
 async fn verify(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path((flow_id, challenge_id)): Path<(String, String)>,
+    ApiPath((flow_id, challenge_id)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<proto::VerifyChallenge>,
 ) -> ApiResult<proto::ChallengeVerified> {
     app::recovery::verify(&state, &Caller { source: ip }, &flow_id, &challenge_id, req)
@@ -168,7 +168,7 @@ async fn verify(
 async fn set_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path(flow_id): Path<String>,
+    ApiPath(flow_id): ApiPath<String>,
     ApiJson(req): ApiJson<proto::SetPassword>,
 ) -> ApiResult<proto::Completed> {
     app::recovery::set_password(&state, &Caller { source: ip }, &flow_id, req)
@@ -181,7 +181,7 @@ async fn set_password(
 async fn unlock(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Path(flow_id): Path<String>,
+    ApiPath(flow_id): ApiPath<String>,
 ) -> ApiResult<proto::Completed> {
     app::recovery::unlock(&state, &Caller { source: ip }, &flow_id)
         .await
