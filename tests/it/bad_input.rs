@@ -105,6 +105,11 @@ async fn bad_ids_routes_and_methods() -> anyhow::Result<()> {
             "flow_not_found",
         ),
         ("GET", "/api/v1/nope".into(), "not_found"),
+        (
+            "GET",
+            "/api/v1/recovery/%FF%FE/challenges/ch_x".into(),
+            "not_found",
+        ),
         ("GET", "/nope".into(), "not_found"),
         ("GET", "/api/v1/recovery".into(), "method_not_allowed"),
         ("DELETE", "/api/v1/config".into(), "method_not_allowed"),

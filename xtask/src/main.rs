@@ -6,12 +6,13 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-const USAGE: &str = "usage: cargo xtask <demo [--data-dir DIR] | test | check>
+const USAGE: &str = "usage: cargo xtask <demo [--data-dir DIR] | test | check | bench>
 
   demo   run the reset service with demo users on its embedded defaults
   test   run every test (unit, store and directory stories, end to end), after format, licence
          (cargo deny) and clippy checks
-  check  the format, licence and clippy checks only";
+  check  the format, licence and clippy checks only
+  bench  measure the service's steps against baselines taken in the same run (release build)";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +24,19 @@ fn main() -> anyhow::Result<()> {
             test(&root)
         }
         Some("check") => check(&root),
+        Some("bench") => run(
+            &root,
+            "cargo",
+            &[
+                "run",
+                "--locked",
+                "--release",
+                "--package",
+                "latchkey-tests",
+                "--bin",
+                "latchkey-bench",
+            ],
+        ),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown or missing command")
