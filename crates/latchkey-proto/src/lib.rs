@@ -49,6 +49,7 @@ impl Drop for Secret {
 
 /// Every error body: a stable machine `code` and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ErrorBody {
     /// Stable machine code, e.g. `code_invalid`, `password_rejected`, `rate_limited`.
     pub code: String,
@@ -70,6 +71,7 @@ pub struct ErrorBody {
 
 /// One rule a password breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Violation {
     /// Stable rule code: `too_short`, `too_long`, `banned`, `contains_user_name`, `too_weak`,
     /// `too_few_classes`, `in_history`, `control_characters`, or a directory's own.
@@ -80,6 +82,7 @@ pub struct Violation {
 
 /// How to reach the help desk.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct HelpDesk {
     /// Email address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +97,7 @@ pub struct HelpDesk {
 
 /// `GET /config`: what the wizard needs before the first screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ServiceConfig {
     /// Organisation name and branding.
     pub organisation: Organisation,
@@ -109,6 +113,7 @@ pub struct ServiceConfig {
 
 /// Branding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Organisation {
     /// Display name, e.g. "Contoso".
     pub name: String,
@@ -121,6 +126,7 @@ pub struct Organisation {
 
 /// Enabled intents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Intents {
     /// Forgot password.
     pub reset: bool,
@@ -132,6 +138,7 @@ pub struct Intents {
 
 /// The password policy, as the wizard shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PolicySummary {
     /// Minimum length in characters.
     pub min_length: u32,
@@ -151,6 +158,7 @@ pub struct PolicySummary {
 
 /// Which CAPTCHA is in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CaptchaKind {
     /// An image of distorted characters, with a text question as the accessible alternative.
@@ -161,6 +169,7 @@ pub enum CaptchaKind {
 
 /// Code timings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CodeSummary {
     /// Digits in a code.
     pub length: u8,
@@ -172,6 +181,7 @@ pub struct CodeSummary {
 
 /// `POST /captcha` body (optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CaptchaRequest {
     /// `image` (default) or `text`, the accessible alternative.
@@ -181,6 +191,7 @@ pub struct CaptchaRequest {
 
 /// CAPTCHA variants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CaptchaVariant {
     /// Distorted characters in a PNG image.
@@ -191,6 +202,7 @@ pub enum CaptchaVariant {
 
 /// A CAPTCHA challenge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CaptchaChallenge {
     /// Send this back with the answer.
     pub captcha_id: String,
@@ -213,6 +225,7 @@ pub struct CaptchaChallenge {
 
 /// What the person came to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
     /// Forgot the password.
@@ -223,6 +236,7 @@ pub enum Intent {
 
 /// `POST /recovery`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct StartRecovery {
     /// What the person typed: `alice@contoso.com`, `CONTOSO\alice` or `alice`.
@@ -239,6 +253,7 @@ pub struct StartRecovery {
 
 /// Kinds of verification method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MethodKind {
     /// Code by email.
@@ -253,6 +268,7 @@ pub enum MethodKind {
 
 /// A method offered for verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OfferedMethod {
     /// Pass to `POST /recovery/{flow_id}/challenges`.
     pub id: String,
@@ -264,6 +280,7 @@ pub struct OfferedMethod {
 
 /// `POST /recovery` answer: the flow has started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RecoveryStarted {
     /// The flow's id; keep it for the next steps.
     pub flow_id: String,
@@ -279,6 +296,7 @@ pub struct RecoveryStarted {
 
 /// `POST /recovery/{flow_id}/challenges`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct StartChallenge {
     /// One of the offered methods.
@@ -287,6 +305,7 @@ pub struct StartChallenge {
 
 /// A challenge was sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ChallengeStarted {
     /// Pass to the verify endpoint.
     pub challenge_id: String,
@@ -304,15 +323,18 @@ pub struct ChallengeStarted {
 
 /// `POST /recovery/{flow_id}/challenges/{challenge_id}/verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct VerifyChallenge {
     /// The code received.
     #[schema(value_type = String, format = Password)]
+    #[cfg_attr(test, ts(type = "string"))]
     pub code: Secret,
 }
 
 /// What to do after a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum NextStep {
     /// Verify another, different method.
@@ -323,6 +345,7 @@ pub enum NextStep {
 
 /// A challenge was passed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ChallengeVerified {
     /// Distinct methods verified so far.
     pub methods_verified: u8,
@@ -334,6 +357,7 @@ pub struct ChallengeVerified {
 
 /// Where a challenge stands (`GET /recovery/{flow_id}/challenges/{challenge_id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ChallengeStatus {
     /// The challenge.
     pub challenge_id: String,
@@ -345,15 +369,18 @@ pub struct ChallengeStatus {
 
 /// `POST /recovery/{flow_id}/password`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
     /// The new password.
     #[schema(value_type = String, format = Password)]
+    #[cfg_attr(test, ts(type = "string"))]
     pub new_password: Secret,
 }
 
 /// How a flow or a change ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// "Your password has been reset."
@@ -366,6 +393,7 @@ pub enum Outcome {
 
 /// The end of a flow or a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Completed {
     /// What happened.
     pub outcome: Outcome,
@@ -375,24 +403,29 @@ pub struct Completed {
 
 /// `POST /password/change`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     /// The user id.
     pub user_id: String,
     /// The current password.
     #[schema(value_type = String, format = Password)]
+    #[cfg_attr(test, ts(type = "string"))]
     pub old_password: Secret,
     /// The new password.
     #[schema(value_type = String, format = Password)]
+    #[cfg_attr(test, ts(type = "string"))]
     pub new_password: Secret,
 }
 
 /// `POST /password/check`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct CheckPassword {
     /// The candidate; never stored.
     #[schema(value_type = String, format = Password)]
+    #[cfg_attr(test, ts(type = "string"))]
     pub password: Secret,
     /// The user id, so the user's names can be checked (optional).
     #[serde(default)]
@@ -404,6 +437,7 @@ pub struct CheckPassword {
 
 /// The rating of a candidate password.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PasswordRating {
     /// Whether it breaks no rule (history aside, which needs the user's proof).
     pub acceptable: bool,
@@ -422,6 +456,7 @@ pub struct PasswordRating {
 
 /// `/healthz` and `/readyz`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Health {
     /// `ok` or `unavailable`.
     pub status: String,
@@ -432,11 +467,79 @@ pub struct Health {
 
 /// One dependency's health.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct HealthCheck {
     /// `store` or `directory`.
     pub name: String,
     /// `ok` or `unavailable`.
     pub status: String,
+}
+
+/// The TypeScript bindings of these types, for the wizard (`ui/src/lib/bindings.ts`), are
+/// generated by this test and committed; it fails when the committed file is stale. Run it with
+/// `LATCHKEY_BLESS=1` to rewrite the file after changing a type.
+#[cfg(test)]
+mod bindings {
+    use super::*;
+    use ts_rs::{Config, TS};
+
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/lib/bindings.ts");
+
+    fn decl<T: TS>(cfg: &Config) -> String {
+        format!("export {}", T::decl(cfg))
+    }
+
+    #[test]
+    fn typescript_bindings_are_current() {
+        // Every integer in the protocol fits a JavaScript number.
+        let cfg = Config::new().with_large_int("number");
+        let body = [
+            decl::<ErrorBody>(&cfg),
+            decl::<Violation>(&cfg),
+            decl::<HelpDesk>(&cfg),
+            decl::<ServiceConfig>(&cfg),
+            decl::<Organisation>(&cfg),
+            decl::<Intents>(&cfg),
+            decl::<PolicySummary>(&cfg),
+            decl::<CaptchaKind>(&cfg),
+            decl::<CodeSummary>(&cfg),
+            decl::<CaptchaRequest>(&cfg),
+            decl::<CaptchaVariant>(&cfg),
+            decl::<CaptchaChallenge>(&cfg),
+            decl::<Intent>(&cfg),
+            decl::<StartRecovery>(&cfg),
+            decl::<MethodKind>(&cfg),
+            decl::<OfferedMethod>(&cfg),
+            decl::<RecoveryStarted>(&cfg),
+            decl::<StartChallenge>(&cfg),
+            decl::<ChallengeStarted>(&cfg),
+            decl::<VerifyChallenge>(&cfg),
+            decl::<NextStep>(&cfg),
+            decl::<ChallengeVerified>(&cfg),
+            decl::<ChallengeStatus>(&cfg),
+            decl::<SetPassword>(&cfg),
+            decl::<Outcome>(&cfg),
+            decl::<Completed>(&cfg),
+            decl::<ChangePassword>(&cfg),
+            decl::<CheckPassword>(&cfg),
+            decl::<PasswordRating>(&cfg),
+            decl::<Health>(&cfg),
+            decl::<HealthCheck>(&cfg),
+        ]
+        .join("\n\n");
+        let want = format!(
+            "// Generated from crates/latchkey-proto by its `bindings` test; do not edit.\n// Regenerate: LATCHKEY_BLESS=1 cargo test -p latchkey-proto bindings\n\n{body}\n"
+        );
+        let have = std::fs::read_to_string(PATH).unwrap_or_default();
+        if std::env::var_os("LATCHKEY_BLESS").is_some() {
+            std::fs::write(PATH, &want).expect("writing the bindings");
+        } else {
+            assert!(
+                have == want,
+                "ui/src/lib/bindings.ts is stale: run LATCHKEY_BLESS=1 cargo test -p latchkey-proto bindings"
+            );
+        }
+    }
 }
 
 #[cfg(test)]
