@@ -103,3 +103,41 @@ async fn disabled_intents_are_refused() -> anyhow::Result<()> {
     s.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_portal_serves_the_wizard_under_a_strict_policy() -> anyhow::Result<()> {
+    let dist = tempfile::tempdir()?;
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>Latchkey</title>",
+    )?;
+    std::fs::create_dir(dist.path().join("assets"))?;
+    std::fs::write(dist.path().join("assets/app.js"), "console.log(1)")?;
+    let dir = dist.path().to_path_buf();
+    let s = TestServer::start_with(move |c| c.portal.dir = Some(dir)).await?;
+    let http = reqwest::Client::new();
+    for (path, want) in [
+        ("/", "<title>Latchkey"),
+        ("/reset/somewhere", "<title>Latchkey"),
+        ("/assets/app.js", "console.log"),
+    ] {
+        let resp = http.get(format!("{}{path}", s.base)).send().await?;
+        assert_eq!(resp.status(), 200, "{path}");
+        let csp = resp
+            .headers()
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(resp.text().await?.contains(want), "{path}");
+    }
+    // The API keeps answering in its own format.
+    let (status, body) = s.raw("GET", "/api/v1/nope", None, vec![]).await?;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    s.stop().await;
+    Ok(())
+}

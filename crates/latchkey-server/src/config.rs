@@ -124,6 +124,8 @@ pub struct Config {
     pub security: SecurityConfig,
     /// `[log]`
     pub log: LogConfig,
+    /// `[portal]`
+    pub portal: PortalConfig,
 }
 
 /// `[http]`: where the service listens.
@@ -429,6 +431,14 @@ impl Default for SecurityConfig {
     }
 }
 
+/// `[portal]`: the wizard served to browsers, for people not on a managed desktop.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalConfig {
+    /// The built wizard (`ui/dist`); empty: no portal, only the API.
+    pub dir: Option<PathBuf>,
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -622,6 +632,17 @@ impl Config {
         }
         if self.organisation.name.trim().is_empty() {
             return Err(("organisation.name", "must not be empty".into()));
+        }
+        if let Some(dir) = &self.portal.dir
+            && !dir.join("index.html").is_file()
+        {
+            return Err((
+                "portal.dir",
+                format!(
+                    "{} has no index.html (build the wizard: npm run build in ui/)",
+                    dir.display()
+                ),
+            ));
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(("log.level", format!("is not a valid filter ({e})")));

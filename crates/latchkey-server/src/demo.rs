@@ -100,6 +100,11 @@ pub fn configure(mut config: Config, data_dir: &Path) -> anyhow::Result<Config> 
     config.security.key = None;
     config.security.key_file = data_dir.join("latchkey.key");
     config.recovery.allowed_groups = vec![SSPR_GROUP.into()];
+    // The wizard in the browser, when it has been built (`npm run build` in ui/).
+    let built = Path::new("ui/dist");
+    if config.portal.dir.is_none() && built.join("index.html").is_file() {
+        config.portal.dir = Some(built.to_path_buf());
+    }
     if config.smtp.from == crate::config::SmtpConfig::default().from {
         config.smtp.from = "Contoso IT <no-reply@contoso.com>".into();
     }

@@ -50,13 +50,16 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    Router::new()
+    let root = Router::new()
         .nest(proto::API_PREFIX, api)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(limit))
+        .method_not_allowed_fallback(method_not_allowed);
+    let root = match &state.config().portal.dir {
+        Some(dir) => root.fallback_service(portal(dir)),
+        None => root.fallback(not_found),
+    };
+    root.layer(DefaultBodyLimit::max(limit))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -78,6 +81,27 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state)
 }
+
+/// The wizard as static files, every unknown path answered with its `index.html`, under a
+/// content security policy that allows nothing but this origin (and data: images, for the
+/// CAPTCHA).
+fn portal(dir: &std::path::Path) -> Router {
+    let files = tower_http::services::ServeDir::new(dir)
+        .fallback(tower_http::services::ServeFile::new(dir.join("index.html")));
+    Router::new()
+        .fallback_service(files)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PORTAL_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+}
+
+/// The portal's content security policy.
+pub const PORTAL_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 async fn not_found() -> ApiError {
     ApiError::NotFound
