@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
@@ -20,6 +21,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("demo") => demo(&root, &args[1..]),
         Some("test") => {
+            ui(&root)?;
             check(&root)?;
             test(&root)
         }
@@ -66,20 +68,108 @@ fn run(root: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
 }
 
 fn demo(root: &Path, rest: &[String]) -> anyhow::Result<()> {
-    let mut args = vec![
-        "run",
-        "--locked",
-        "--package",
-        "latchkey-server",
-        "--",
-        "serve",
-        "--demo",
-    ];
-    args.extend(rest.iter().map(String::as_str));
-    run(root, "cargo", &args)
+    ui_built(root)?;
+    run(
+        root,
+        "cargo",
+        &[
+            "build",
+            "--locked",
+            "--package",
+            "latchkey-server",
+            "--package",
+            "latchkey-desktop",
+        ],
+    )?;
+    let data_dir = match rest.iter().position(|a| a == "--data-dir") {
+        Some(i) => PathBuf::from(rest.get(i + 1).context("--data-dir needs a folder")?),
+        None => root.join("latchkey-demo"),
+    };
+    let addr = std::env::var("LATCHKEY_HTTP__ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let mut server = Command::new(root.join("target/debug/latchkey-server"))
+        .args(["serve", "--demo", "--data-dir"])
+        .arg(&data_dir)
+        .current_dir(root)
+        .spawn()
+        .context("starting latchkey-server")?;
+    if !wait_ready(&addr, Duration::from_secs(30)) {
+        let _ = server.kill();
+        bail!("the demo service did not become ready on {addr}");
+    }
+    let has_display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if has_display {
+        let config = data_dir.join("desktop.toml");
+        std::fs::write(&config, format!("service_url = \"http://{addr}\"\n"))
+            .context("writing the demo desktop config")?;
+        eprintln!(
+            "Opening the desktop wizard; the same wizard is in your browser at http://{addr}/"
+        );
+        Command::new(root.join("target/debug/latchkey"))
+            .env("LATCHKEY_DESKTOP_CONFIG", &config)
+            .current_dir(root)
+            .spawn()
+            .context("starting the desktop wizard")?;
+    } else {
+        eprintln!(
+            "No display: the desktop wizard is not opened. The wizard is in your browser at http://{addr}/"
+        );
+    }
+    let status = server.wait().context("waiting for latchkey-server")?;
+    if !status.success() {
+        bail!("latchkey-server stopped: {status}");
+    }
+    Ok(())
+}
+
+/// Polls `GET /readyz` with a bare HTTP/1.0 request (xtask keeps its dependencies to anyhow).
+fn wait_ready(addr: &str, patience: Duration) -> bool {
+    use std::io::{Read as _, Write as _};
+    let deadline = Instant::now() + patience;
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(addr) {
+            let mut reply = String::new();
+            let asked = stream
+                .write_all(b"GET /readyz HTTP/1.0\r\nHost: demo\r\n\r\n")
+                .is_ok();
+            if asked
+                && stream.read_to_string(&mut reply).is_ok()
+                && (reply.starts_with("HTTP/1.0 200") || reply.starts_with("HTTP/1.1 200"))
+            {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+/// The wizard: dependencies exactly as locked, type check, unit and component tests, and the
+/// build that the desktop app embeds and the service serves. Runs first: `src-tauri` compiles
+/// `ui/dist` into the binary.
+fn ui(root: &Path) -> anyhow::Result<()> {
+    let ui = root.join("ui");
+    run(&ui, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    run(&ui, "npm", &["run", "check"])?;
+    run(&ui, "npm", &["test"])?;
+    run(&ui, "npm", &["run", "build"])
+}
+
+/// Builds the wizard once if it was never built, for commands that only need `ui/dist`.
+fn ui_built(root: &Path) -> anyhow::Result<()> {
+    let ui = root.join("ui");
+    if ui.join("dist/index.html").is_file() {
+        return Ok(());
+    }
+    if !ui.join("node_modules").is_dir() {
+        run(&ui, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    }
+    run(&ui, "npm", &["run", "build"])
 }
 
 fn check(root: &Path) -> anyhow::Result<()> {
+    // Clippy compiles the desktop app, which embeds the built wizard.
+    ui_built(root)?;
     run(root, "cargo", &["fmt", "--all", "--check"])?;
     // Licences must allow MIT OR Apache-2.0; advisories need the network, so CI checks the rest.
     run(
