@@ -13,7 +13,7 @@ pub fn open(app: &AppHandle, kiosk: bool) -> tauri::Result<WebviewWindow> {
         .title("Latchkey")
         // Nothing the wizard does needs to outlive the process (no cookies, no storage), and a
         // kiosk serves one person after another: keep the web view's data in memory only.
-        .incognito(true)
+        .incognito(!under_webdriver())
         // The wizard never leaves its own pages; a link that tried would be a way out of the
         // kiosk, or to a look-alike page.
         .on_navigation(is_app_url)
@@ -52,6 +52,14 @@ pub fn open(app: &AppHandle, kiosk: bool) -> tauri::Result<WebviewWindow> {
         });
     }
     Ok(window)
+}
+
+/// Whether a debug build runs under WebDriver (`tauri-driver` sets `TAURI_WEBVIEW_AUTOMATION`
+/// for the end-to-end tests in `ui/e2e-desktop/`). On Linux wry gives an incognito web view a
+/// web context of its own that never allows automation, so WebKitWebDriver could not attach;
+/// there the tests' web view keeps the default context. Release builds are always incognito.
+fn under_webdriver() -> bool {
+    cfg!(debug_assertions) && std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true")
 }
 
 /// Whether `url` is one of the app's own pages (`tauri://localhost` on Linux and macOS,

@@ -23,7 +23,8 @@ fn main() -> anyhow::Result<()> {
         Some("test") => {
             ui(&root)?;
             check(&root)?;
-            test(&root)
+            test(&root)?;
+            end_to_end(&root)
         }
         Some("check") => check(&root),
         Some("bench") => run(
@@ -165,6 +166,35 @@ fn ui_built(root: &Path) -> anyhow::Result<()> {
         run(&ui, "npm", &["ci", "--no-audit", "--no-fund"])?;
     }
     run(&ui, "npm", &["run", "build"])
+}
+
+/// The wizard in Chromium (axe on every screen; the portal against the real service), then the
+/// real desktop app under Xvfb through WebDriver.
+fn end_to_end(root: &Path) -> anyhow::Result<()> {
+    run(
+        root,
+        "cargo",
+        &[
+            "build",
+            "--locked",
+            "--package",
+            "latchkey-server",
+            "--package",
+            "latchkey-desktop",
+        ],
+    )?;
+    let server = root.join("target/debug/latchkey-server");
+    eprintln!("$ LATCHKEY_SERVER_BIN={} npm run e2e", server.display());
+    let status = Command::new("npm")
+        .args(["run", "e2e"])
+        .env("LATCHKEY_SERVER_BIN", &server)
+        .current_dir(root.join("ui"))
+        .status()
+        .context("starting npm")?;
+    if !status.success() {
+        bail!("the browser end-to-end tests failed ({status})");
+    }
+    run(root, "bash", &["ui/e2e-desktop/run.sh"])
 }
 
 fn check(root: &Path) -> anyhow::Result<()> {
