@@ -156,12 +156,10 @@ fn ui(root: &Path) -> anyhow::Result<()> {
     run(&ui, "npm", &["run", "build"])
 }
 
-/// Builds the wizard once if it was never built, for commands that only need `ui/dist`.
+/// Builds the wizard (a few seconds), installing its dependencies first if they are missing,
+/// for commands that need a current `ui/dist` but not the wizard's tests.
 fn ui_built(root: &Path) -> anyhow::Result<()> {
     let ui = root.join("ui");
-    if ui.join("dist/index.html").is_file() {
-        return Ok(());
-    }
     if !ui.join("node_modules").is_dir() {
         run(&ui, "npm", &["ci", "--no-audit", "--no-fund"])?;
     }
