@@ -5,31 +5,33 @@ use latchkey_client::ClientError;
 use latchkey_proto::{CaptchaVariant, Intent, StartRecovery};
 use latchkey_tests::TestServer;
 
+/// Number words as the text questions spell them.
+const WORDS: &[&str] = &[
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+];
+
 /// Answers the text variant's questions the way a person would.
 fn solve(prompt: &str) -> String {
-    const WORDS: &[&str] = &[
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-    ];
     if let Some(start) = prompt.find("word '") {
         let rest = &prompt[start + 6..];
         return rest
@@ -106,33 +108,10 @@ async fn recovery_needs_a_solved_captcha() -> anyhow::Result<()> {
     // Answers in words are accepted too.
     let text = s.client.captcha(CaptchaVariant::Text).await?;
     let n: usize = solve(&text.prompt).parse()?;
-    let words = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-    ];
     s.client
         .start_recovery(&req(
             &text.captcha_id,
-            &format!(" {} ", words[n].to_uppercase()),
+            &format!(" {} ", WORDS[n].to_uppercase()),
         ))
         .await?;
 
