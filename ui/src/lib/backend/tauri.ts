@@ -2,6 +2,7 @@
 //! protocol with latchkey-client and rates passwords locally with zxcvbn.
 
 import { invoke } from '@tauri-apps/api/core';
+import type { HostInfo as TauriHostInfo } from './host-bindings';
 import type {
   CaptchaChallenge,
   CaptchaVariant,
@@ -29,7 +30,8 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 // Argument names are camelCase: Tauri maps them to the commands' snake_case parameters.
 export class TauriBackend implements Backend {
   host(): Promise<HostInfo> {
-    return call('host_info');
+    // The generated Rust shape must fit the wizard's HostInfo; svelte-check fails if it drifts.
+    return call<TauriHostInfo>('host_info');
   }
 
   config(): Promise<ServiceConfig> {
