@@ -4,5 +4,6 @@
 mod bad_input;
 mod captcha;
 mod change;
+mod ldap;
 mod recovery;
 mod service;

@@ -170,10 +170,22 @@ impl Default for StoreConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DirectoryConfig {
-    /// `embedded` (LDAP and Active Directory come with their own backends).
+    /// `embedded` or `ldap` (OpenLDAP and other RFC 3062 directories with ppolicy).
     pub kind: String,
-    /// For `embedded`: `sqlite://FILE`.
+    /// For `embedded`: `sqlite://FILE`; for `ldap`: `ldap://HOST:PORT` or `ldaps://HOST:PORT`.
     pub url: String,
+    /// For `ldap`: upgrade `ldap://` with StartTLS.
+    pub starttls: bool,
+    /// For `ldap`: the service account that searches and resets.
+    pub bind_dn: String,
+    /// For `ldap`: its password (better: `LATCHKEY_DIRECTORY__BIND_PASSWORD`).
+    pub bind_password: Option<ConfigSecret>,
+    /// For `ldap`: where users live.
+    pub base_dn: String,
+    /// For `ldap`: the organisation's CA certificate(s), PEM; the system's roots when absent.
+    pub ca_file: Option<PathBuf>,
+    /// For `ldap`: attributes a typed user id is matched against.
+    pub user_attributes: Vec<String>,
     /// Failed sign-ins before the embedded directory locks an account (0: never).
     pub lockout_threshold: u32,
     /// Minutes a lockout lasts in the embedded directory (0: until unlocked).
@@ -187,6 +199,12 @@ impl Default for DirectoryConfig {
         Self {
             kind: "embedded".into(),
             url: "sqlite://latchkey-directory.db".into(),
+            starttls: false,
+            bind_dn: String::new(),
+            bind_password: None,
+            base_dn: String::new(),
+            ca_file: None,
+            user_attributes: vec!["uid".into(), "mail".into()],
             lockout_threshold: 5,
             lockout_minutes: 30,
             max_password_age_days: 0,
@@ -600,13 +618,43 @@ impl Config {
                     ));
                 }
             }
-            "ldap" | "ad" => {
+            "ldap" => {
+                let d = &self.directory;
+                if !(d.url.starts_with("ldap://") || d.url.starts_with("ldaps://")) {
+                    return Err((
+                        "directory.url",
+                        "an LDAP directory needs an ldap:// or ldaps:// URL".into(),
+                    ));
+                }
+                if d.bind_dn.trim().is_empty() {
+                    return Err((
+                        "directory.bind_dn",
+                        "the service account's DN is required".into(),
+                    ));
+                }
+                if d.bind_password
+                    .as_ref()
+                    .is_none_or(|p| p.expose().is_empty())
+                {
+                    return Err((
+                        "directory.bind_password",
+                        "the service account's password is required".into(),
+                    ));
+                }
+                if d.base_dn.trim().is_empty() {
+                    return Err(("directory.base_dn", "where users live is required".into()));
+                }
+                if d.user_attributes.is_empty() {
+                    return Err((
+                        "directory.user_attributes",
+                        "name at least one attribute".into(),
+                    ));
+                }
+            }
+            "ad" => {
                 return Err((
                     "directory.kind",
-                    format!(
-                        "{:?} is not available in this build yet; use \"embedded\"",
-                        self.directory.kind
-                    ),
+                    "\"ad\" (Active Directory) is not available in this build yet; use \"embedded\" or \"ldap\"".into(),
                 ));
             }
             other => {
@@ -772,6 +820,22 @@ mod tests {
             (
                 &[("LATCHKEY_DIRECTORY__KIND", "nis")],
                 "config key `directory.kind`",
+            ),
+            (
+                &[("LATCHKEY_DIRECTORY__KIND", "ldap")],
+                "config key `directory.url`",
+            ),
+            (
+                &[
+                    ("LATCHKEY_DIRECTORY__KIND", "ldap"),
+                    ("LATCHKEY_DIRECTORY__URL", "ldaps://ldap.contoso.com"),
+                    (
+                        "LATCHKEY_DIRECTORY__BIND_DN",
+                        "cn=latchkey,dc=contoso,dc=com",
+                    ),
+                    ("LATCHKEY_DIRECTORY__BASE_DN", "dc=contoso,dc=com"),
+                ],
+                "config key `directory.bind_password`",
             ),
             (
                 &[("LATCHKEY_HTTP__ADDR", "nowhere")],

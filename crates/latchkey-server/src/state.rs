@@ -20,6 +20,7 @@ use latchkey_delivery::{
 };
 use latchkey_directory::Directory;
 use latchkey_directory_embedded::{EmbeddedDirectory, EmbeddedOptions};
+use latchkey_directory_ldap::{LdapDirectory, LdapSettings};
 use latchkey_proto as proto;
 use latchkey_store::Store;
 use latchkey_store_sqlite::SqliteStore;
@@ -120,12 +121,37 @@ impl AppState {
                 .then(|| Duration::from_secs(d.max_password_age_days * 86_400)),
             min_length: config.policy.min_length,
         };
-        let embedded = Arc::new(
-            EmbeddedDirectory::open(&d.url, options, deps.clock.clone(), deps.rng.clone())
-                .await
-                .with_context(|| format!("opening the embedded directory at {}", d.url))?,
-        );
-        let directory: Arc<dyn Directory> = embedded.clone();
+        let (directory, embedded): (Arc<dyn Directory>, Option<Arc<EmbeddedDirectory>>) =
+            if d.kind == "ldap" {
+                let mut settings = LdapSettings::new(
+                    d.url.clone(),
+                    d.bind_dn.clone(),
+                    latchkey_core::SecretString::new(
+                        d.bind_password
+                            .as_ref()
+                            .map(|p| p.expose())
+                            .unwrap_or_default(),
+                    ),
+                    d.base_dn.clone(),
+                );
+                settings.starttls = d.starttls;
+                settings.ca_file = d.ca_file.clone();
+                settings.user_attributes = d.user_attributes.clone();
+                let ldap = LdapDirectory::new(settings, deps.clock.clone()).with_context(|| {
+                    format!(
+                        "config key `directory`: cannot use the LDAP directory at {}",
+                        d.url
+                    )
+                })?;
+                (Arc::new(ldap), None)
+            } else {
+                let embedded = Arc::new(
+                    EmbeddedDirectory::open(&d.url, options, deps.clock.clone(), deps.rng.clone())
+                        .await
+                        .with_context(|| format!("opening the embedded directory at {}", d.url))?,
+                );
+                (embedded.clone(), Some(embedded))
+            };
 
         let transport = build_transport(&config)?;
         let outbox = Outbox::new(
@@ -203,7 +229,7 @@ impl AppState {
         let inner = Inner {
             store,
             directory,
-            embedded: Some(embedded),
+            embedded,
             clock: deps.clock,
             rng: deps.rng,
             keys,

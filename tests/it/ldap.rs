@@ -1,0 +1,85 @@
+//! A full reset through the service with the LDAP backend, against a private slapd.
+
+use latchkey_core::user::UserId;
+use latchkey_directory::BindOutcome;
+use latchkey_directory_ldap::testing::{self, BASE_DN, SERVICE_DN, TestSlapd, TestUser};
+use latchkey_proto::{Intent, Outcome, StartRecovery};
+use latchkey_server::config::ConfigSecret;
+use latchkey_tests::TestServer;
+
+#[tokio::test]
+async fn reset_through_the_service_writes_the_ldap_directory() -> anyhow::Result<()> {
+    if !testing::slapd_available()? {
+        return Ok(());
+    }
+    let slapd = TestSlapd::start(&[TestUser::new("lena", "Lena-Initial-Pass-1")])?;
+    let url = slapd.url.clone();
+    let password = slapd.settings().bind_password.expose().to_owned();
+    let s = TestServer::start_with(move |c| {
+        c.directory.kind = "ldap".into();
+        c.directory.url = url;
+        c.directory.bind_dn = SERVICE_DN.into();
+        c.directory.bind_password = Some(ConfigSecret::new(password));
+        c.directory.base_dn = BASE_DN.into();
+    })
+    .await?;
+    let state = &s.running.state;
+    assert_eq!(state.directory.kind(), "ldap");
+    let user = state
+        .directory
+        .find_user(&UserId::parse("lena")?)
+        .await?
+        .expect("lena is in slapd");
+    latchkey_server::app::registration::register_email(
+        state,
+        &user.key,
+        "alternate",
+        "lena.alt@example.net",
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let flow = s
+        .client
+        .start_recovery(&StartRecovery {
+            user_id: "lena@example.org".into(),
+            intent: Intent::Reset,
+            captcha_id: String::new(),
+            captcha_answer: String::new(),
+        })
+        .await?;
+    let ch = s
+        .client
+        .start_challenge(&flow.flow_id, &flow.methods[0].id)
+        .await?;
+    let code = s.next_code("lena.alt@example.net").await?;
+    s.client
+        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .await?;
+    let done = s
+        .client
+        .set_password(&flow.flow_id, "plum-orbit-canvas-river")
+        .await?;
+    assert_eq!(done.outcome, Outcome::PasswordReset);
+
+    // A bind with the new password succeeds and with the old one fails.
+    assert_eq!(
+        state
+            .directory
+            .verify_password(&user.key, &"plum-orbit-canvas-river".into())
+            .await?,
+        BindOutcome::Valid
+    );
+    assert_eq!(
+        state
+            .directory
+            .verify_password(&user.key, &"Lena-Initial-Pass-1".into())
+            .await?,
+        BindOutcome::Invalid
+    );
+    // The confirmation went to the directory's own address too.
+    s.wait_mail("lena@example.org", "password was reset")
+        .await?;
+    s.stop().await;
+    Ok(())
+}
