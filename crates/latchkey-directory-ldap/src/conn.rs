@@ -21,6 +21,10 @@ pub enum ConnectError {
     /// The URL is not `ldap://host[:port]` or `ldaps://host[:port]`.
     #[error("the directory URL {0:?} is not ldap://host[:port] or ldaps://host[:port]")]
     BadUrl(String),
+    /// The URL is plain `ldap://` without StartTLS, where the directory demands encryption
+    /// (Active Directory refuses password writes over an unencrypted connection).
+    #[error("the directory URL {0:?} is not encrypted: use ldaps:// or turn on StartTLS")]
+    NotEncrypted(String),
     /// The CA file could not be read or holds no certificate.
     #[error("the CA file {path} could not be used: {reason}")]
     CaFile {
@@ -119,6 +123,11 @@ fn tls_config(path: &PathBuf) -> Result<Arc<rustls::ClientConfig>, ConnectError>
 }
 
 impl Connector {
+    /// Whether connections are encrypted (LDAPS or StartTLS).
+    pub(crate) fn encrypted(&self) -> bool {
+        self.starttls || self.url.starts_with("ldaps://")
+    }
+
     pub(crate) fn new(settings: &LdapSettings) -> Result<Self, ConnectError> {
         let (secure, host, port) = parse_url(&settings.url)?;
         let starttls = settings.starttls && !secure;

@@ -7,11 +7,14 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod ad;
 mod conn;
 pub mod escape;
 pub mod ppolicy;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "testing")]
+pub mod testing_ad;
 mod time;
 
 use std::collections::HashSet;
@@ -35,6 +38,7 @@ use tracing::{debug, instrument, warn};
 
 use crate::ppolicy::PolicyError;
 
+pub use ad::{AdDirectory, ad_settings};
 pub use conn::ConnectError;
 
 /// OpenLDAP's value of `pwdAccountLockedTime` for an account an administrator locked for good

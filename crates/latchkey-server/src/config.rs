@@ -170,7 +170,8 @@ impl Default for StoreConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DirectoryConfig {
-    /// `embedded` or `ldap` (OpenLDAP and other RFC 3062 directories with ppolicy).
+    /// `embedded`, `ldap` (OpenLDAP and other RFC 3062 directories with ppolicy) or `ad`
+    /// (Active Directory, over LDAPS or StartTLS).
     pub kind: String,
     /// For `embedded`: `sqlite://FILE`; for `ldap`: `ldap://HOST:PORT` or `ldaps://HOST:PORT`.
     pub url: String,
@@ -184,7 +185,8 @@ pub struct DirectoryConfig {
     pub base_dn: String,
     /// For `ldap`: the organisation's CA certificate(s), PEM; the system's roots when absent.
     pub ca_file: Option<PathBuf>,
-    /// For `ldap`: attributes a typed user id is matched against.
+    /// For `ldap` and `ad`: attributes a typed user id is matched against; empty: `uid` and
+    /// `mail` for LDAP, `sAMAccountName`, `userPrincipalName` and `mail` for AD.
     pub user_attributes: Vec<String>,
     /// Failed sign-ins before the embedded directory locks an account (0: never).
     pub lockout_threshold: u32,
@@ -204,7 +206,7 @@ impl Default for DirectoryConfig {
             bind_password: None,
             base_dn: String::new(),
             ca_file: None,
-            user_attributes: vec!["uid".into(), "mail".into()],
+            user_attributes: Vec::new(),
             lockout_threshold: 5,
             lockout_minutes: 30,
             max_password_age_days: 0,
@@ -618,12 +620,20 @@ impl Config {
                     ));
                 }
             }
-            "ldap" => {
+            kind @ ("ldap" | "ad") => {
                 let d = &self.directory;
                 if !(d.url.starts_with("ldap://") || d.url.starts_with("ldaps://")) {
                     return Err((
                         "directory.url",
                         "an LDAP directory needs an ldap:// or ldaps:// URL".into(),
+                    ));
+                }
+                // Active Directory refuses password writes over an unencrypted connection.
+                if kind == "ad" && d.url.starts_with("ldap://") && !d.starttls {
+                    return Err((
+                        "directory.url",
+                        "Active Directory needs ldaps://, or ldap:// with directory.starttls = true"
+                            .into(),
                     ));
                 }
                 if d.bind_dn.trim().is_empty() {
@@ -644,18 +654,6 @@ impl Config {
                 if d.base_dn.trim().is_empty() {
                     return Err(("directory.base_dn", "where users live is required".into()));
                 }
-                if d.user_attributes.is_empty() {
-                    return Err((
-                        "directory.user_attributes",
-                        "name at least one attribute".into(),
-                    ));
-                }
-            }
-            "ad" => {
-                return Err((
-                    "directory.kind",
-                    "\"ad\" (Active Directory) is not available in this build yet; use \"embedded\" or \"ldap\"".into(),
-                ));
             }
             other => {
                 return Err((

@@ -20,7 +20,7 @@ use latchkey_delivery::{
 };
 use latchkey_directory::Directory;
 use latchkey_directory_embedded::{EmbeddedDirectory, EmbeddedOptions};
-use latchkey_directory_ldap::{LdapDirectory, LdapSettings};
+use latchkey_directory_ldap::{AdDirectory, LdapDirectory, LdapSettings, ad_settings};
 use latchkey_proto as proto;
 use latchkey_store::Store;
 use latchkey_store_sqlite::SqliteStore;
@@ -121,37 +121,56 @@ impl AppState {
                 .then(|| Duration::from_secs(d.max_password_age_days * 86_400)),
             min_length: config.policy.min_length,
         };
-        let (directory, embedded): (Arc<dyn Directory>, Option<Arc<EmbeddedDirectory>>) =
-            if d.kind == "ldap" {
-                let mut settings = LdapSettings::new(
+        let (directory, embedded): (Arc<dyn Directory>, Option<Arc<EmbeddedDirectory>>) = if d.kind
+            == "ldap"
+            || d.kind == "ad"
+        {
+            let password = latchkey_core::SecretString::new(
+                d.bind_password
+                    .as_ref()
+                    .map(|p| p.expose())
+                    .unwrap_or_default(),
+            );
+            let mut settings = if d.kind == "ad" {
+                ad_settings(
                     d.url.clone(),
                     d.bind_dn.clone(),
-                    latchkey_core::SecretString::new(
-                        d.bind_password
-                            .as_ref()
-                            .map(|p| p.expose())
-                            .unwrap_or_default(),
-                    ),
+                    password,
                     d.base_dn.clone(),
-                );
-                settings.starttls = d.starttls;
-                settings.ca_file = d.ca_file.clone();
-                settings.user_attributes = d.user_attributes.clone();
-                let ldap = LdapDirectory::new(settings, deps.clock.clone()).with_context(|| {
-                    format!(
-                        "config key `directory`: cannot use the LDAP directory at {}",
-                        d.url
-                    )
-                })?;
-                (Arc::new(ldap), None)
+                )
             } else {
-                let embedded = Arc::new(
-                    EmbeddedDirectory::open(&d.url, options, deps.clock.clone(), deps.rng.clone())
-                        .await
-                        .with_context(|| format!("opening the embedded directory at {}", d.url))?,
-                );
-                (embedded.clone(), Some(embedded))
+                LdapSettings::new(
+                    d.url.clone(),
+                    d.bind_dn.clone(),
+                    password,
+                    d.base_dn.clone(),
+                )
             };
+            settings.starttls = d.starttls;
+            settings.ca_file = d.ca_file.clone();
+            if !d.user_attributes.is_empty() {
+                settings.user_attributes = d.user_attributes.clone();
+            }
+            let context = || {
+                format!(
+                    "config key `directory`: cannot use the directory at {}",
+                    d.url
+                )
+            };
+            let directory: Arc<dyn Directory> = if d.kind == "ad" {
+                Arc::new(AdDirectory::new(settings, deps.clock.clone()).with_context(context)?)
+            } else {
+                Arc::new(LdapDirectory::new(settings, deps.clock.clone()).with_context(context)?)
+            };
+            (directory, None)
+        } else {
+            let embedded = Arc::new(
+                EmbeddedDirectory::open(&d.url, options, deps.clock.clone(), deps.rng.clone())
+                    .await
+                    .with_context(|| format!("opening the embedded directory at {}", d.url))?,
+            );
+            (embedded.clone(), Some(embedded))
+        };
 
         let transport = build_transport(&config)?;
         let outbox = Outbox::new(
