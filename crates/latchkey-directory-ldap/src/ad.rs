@@ -19,9 +19,9 @@ use latchkey_directory::{
     DirectoryUser, ResetOptions,
 };
 use ldap3::{Ldap, LdapResult, Mod, Scope, SearchEntry};
-use tokio::sync::Mutex;
-use tracing::{debug, instrument, warn};
+use tracing::{instrument, warn};
 
+use crate::service::{self, ServiceConnection};
 use crate::{ConnectError, LdapSettings, conn, escape, first, rc, rdn_value, unavailable};
 
 /// `userAccountControl`: the account is disabled.
@@ -212,10 +212,9 @@ fn num(e: &SearchEntry, attr: &str) -> Option<i64> {
 /// An Active Directory domain (or Samba AD DC).
 pub struct AdDirectory {
     settings: LdapSettings,
-    connector: conn::Connector,
     clock: Arc<dyn Clock>,
-    /// The kept service-account connection; `None` until first use and after an error.
-    service: Mutex<Option<Ldap>>,
+    /// The service account's kept connection (and the connector for user binds).
+    service: ServiceConnection,
     base_dn_lower: String,
 }
 
@@ -237,44 +236,21 @@ impl AdDirectory {
         }
         let base_dn_lower = settings.base_dn.to_ascii_lowercase();
         Ok(Self {
+            service: ServiceConnection::new(connector, &settings),
             settings,
-            connector,
             clock,
-            service: Mutex::new(None),
             base_dn_lower,
         })
     }
 
     /// The kept service connection, bound; reconnects when there is none or it closed.
     async fn service(&self) -> DirectoryResult<Ldap> {
-        let mut kept = self.service.lock().await;
-        if let Some(ldap) = kept.as_mut()
-            && !ldap.is_closed()
-        {
-            return Ok(ldap.clone());
-        }
-        let mut ldap = self.connector.connect().await.map_err(unavailable)?;
-        let res = ldap
-            .with_timeout(self.settings.operation_timeout)
-            .simple_bind(&self.settings.bind_dn, self.settings.bind_password.expose())
-            .await
-            .map_err(unavailable)?;
-        if res.rc != 0 {
-            warn!(rc = res.rc, "the service account's bind was refused");
-            return Err(DirectoryError::Unavailable(format!(
-                "the service account's bind was refused (rc {})",
-                res.rc
-            )));
-        }
-        *kept = Some(ldap.clone());
-        Ok(ldap)
+        self.service.get().await
     }
 
     /// Forgets the kept connection after a transport error, so the next call reconnects.
     async fn drop_service(&self) {
-        if let Some(mut ldap) = self.service.lock().await.take() {
-            let _ = ldap.unbind().await;
-        }
+        self.service.forget().await;
     }
 
     /// A search as the service account, retried once on a fresh connection.
@@ -285,34 +261,7 @@ impl AdDirectory {
         filter: &str,
         attrs: &[&str],
     ) -> DirectoryResult<(Vec<SearchEntry>, LdapResult)> {
-        let mut attempt = 0;
-        loop {
-            let mut ldap = self.service().await?;
-            let result = ldap
-                .with_timeout(self.settings.operation_timeout)
-                .search(base, scope, filter, attrs.to_vec())
-                .await;
-            match result {
-                Ok(ldap3::SearchResult(entries, result)) => {
-                    // Referrals (the configuration partition) come back as entries without
-                    // attributes; they are not users.
-                    let entries = entries
-                        .into_iter()
-                        .map(SearchEntry::construct)
-                        .filter(|e| !e.dn.is_empty())
-                        .collect();
-                    return Ok((entries, result));
-                }
-                Err(e) => {
-                    debug!(attempt, error = %e, "search failed; dropping the kept connection");
-                    self.drop_service().await;
-                    attempt += 1;
-                    if attempt == 2 {
-                        return Err(unavailable(e));
-                    }
-                }
-            }
-        }
+        self.service.search(base, scope, filter, attrs).await
     }
 
     /// A modify as the service account; a transport error drops the kept connection.
@@ -337,15 +286,7 @@ impl AdDirectory {
 
     /// Refuses keys outside the base DN, so a key can never point the service account elsewhere.
     fn check_key(&self, key: &str) -> DirectoryResult<()> {
-        let lower = key.to_ascii_lowercase();
-        let inside = lower.len() > self.base_dn_lower.len()
-            && lower.ends_with(&self.base_dn_lower)
-            && lower[..lower.len() - self.base_dn_lower.len()].ends_with(',');
-        if inside {
-            Ok(())
-        } else {
-            Err(DirectoryError::NotFound)
-        }
+        service::check_key(&self.base_dn_lower, key)
     }
 
     /// Reads the user at `key` (a base search, where AD computes the constructed attributes).
@@ -482,7 +423,12 @@ impl AdDirectory {
         dn: &str,
         password: &SecretString,
     ) -> DirectoryResult<(Ldap, LdapResult)> {
-        let mut ldap = self.connector.connect().await.map_err(unavailable)?;
+        let mut ldap = self
+            .service
+            .connector()
+            .connect()
+            .await
+            .map_err(unavailable)?;
         let res = ldap
             .with_timeout(self.settings.operation_timeout)
             .simple_bind(dn, password.expose())

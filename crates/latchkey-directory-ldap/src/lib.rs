@@ -11,6 +11,7 @@ pub mod ad;
 mod conn;
 pub mod escape;
 pub mod ppolicy;
+mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "testing")]
@@ -33,8 +34,9 @@ use latchkey_directory::{
 };
 use ldap3::exop::PasswordModify;
 use ldap3::{Ldap, LdapResult, Mod, Scope, SearchEntry};
-use tokio::sync::Mutex;
-use tracing::{debug, instrument, warn};
+use tracing::{instrument, warn};
+
+use crate::service::ServiceConnection;
 
 use crate::ppolicy::PolicyError;
 
@@ -151,10 +153,9 @@ struct Policy {
 /// An OpenLDAP (or other RFC 3062 + ppolicy) directory.
 pub struct LdapDirectory {
     settings: LdapSettings,
-    connector: conn::Connector,
     clock: Arc<dyn Clock>,
-    /// The kept service-account connection; `None` until first use and after an error.
-    service: Mutex<Option<Ldap>>,
+    /// The service account's kept connection (and the connector for user binds).
+    service: ServiceConnection,
     base_dn_lower: String,
 }
 
@@ -211,48 +212,24 @@ impl LdapDirectory {
         let connector = conn::Connector::new(&settings)?;
         let base_dn_lower = settings.base_dn.to_ascii_lowercase();
         Ok(Self {
+            service: ServiceConnection::new(connector, &settings),
             settings,
-            connector,
             clock,
-            service: Mutex::new(None),
             base_dn_lower,
         })
     }
 
     /// The kept service connection, bound; reconnects when there is none or it closed.
     async fn service(&self) -> DirectoryResult<Ldap> {
-        let mut kept = self.service.lock().await;
-        if let Some(ldap) = kept.as_mut()
-            && !ldap.is_closed()
-        {
-            return Ok(ldap.clone());
-        }
-        let mut ldap = self.connector.connect().await.map_err(unavailable)?;
-        let res = ldap
-            .with_timeout(self.settings.operation_timeout)
-            .simple_bind(&self.settings.bind_dn, self.settings.bind_password.expose())
-            .await
-            .map_err(unavailable)?;
-        if res.rc != 0 {
-            warn!(rc = res.rc, "the service account's bind was refused");
-            return Err(DirectoryError::Unavailable(format!(
-                "the service account's bind was refused (rc {})",
-                res.rc
-            )));
-        }
-        *kept = Some(ldap.clone());
-        Ok(ldap)
+        self.service.get().await
     }
 
     /// Forgets the kept connection after a transport error, so the next call reconnects.
     async fn drop_service(&self) {
-        if let Some(mut ldap) = self.service.lock().await.take() {
-            let _ = ldap.unbind().await;
-        }
+        self.service.forget().await;
     }
 
-    /// Runs a search as the service account, retrying once on a fresh connection when the kept
-    /// one failed (the server restarted).
+    /// A search as the service account, retried once on a fresh connection.
     async fn search(
         &self,
         base: &str,
@@ -260,41 +237,12 @@ impl LdapDirectory {
         filter: &str,
         attrs: &[&str],
     ) -> DirectoryResult<(Vec<SearchEntry>, LdapResult)> {
-        let mut attempt = 0;
-        loop {
-            let mut ldap = self.service().await?;
-            let result = ldap
-                .with_timeout(self.settings.operation_timeout)
-                .search(base, scope, filter, attrs.to_vec())
-                .await;
-            match result {
-                Ok(ldap3::SearchResult(entries, result)) => {
-                    let entries = entries.into_iter().map(SearchEntry::construct).collect();
-                    return Ok((entries, result));
-                }
-                Err(e) => {
-                    debug!(attempt, error = %e, "search failed; dropping the kept connection");
-                    self.drop_service().await;
-                    attempt += 1;
-                    if attempt == 2 {
-                        return Err(unavailable(e));
-                    }
-                }
-            }
-        }
+        self.service.search(base, scope, filter, attrs).await
     }
 
     /// Refuses keys outside the base DN, so a key can never point the service account elsewhere.
     fn check_key(&self, key: &str) -> DirectoryResult<()> {
-        let lower = key.to_ascii_lowercase();
-        let inside = lower.len() > self.base_dn_lower.len()
-            && lower.ends_with(&self.base_dn_lower)
-            && lower[..lower.len() - self.base_dn_lower.len()].ends_with(',');
-        if inside {
-            Ok(())
-        } else {
-            Err(DirectoryError::NotFound)
-        }
+        service::check_key(&self.base_dn_lower, key)
     }
 
     /// Reads the entry at `key` as the service account; `None` if there is none.
@@ -429,7 +377,12 @@ impl LdapDirectory {
         dn: &str,
         password: &SecretString,
     ) -> DirectoryResult<(Ldap, LdapResult)> {
-        let mut ldap = self.connector.connect().await.map_err(unavailable)?;
+        let mut ldap = self
+            .service
+            .connector()
+            .connect()
+            .await
+            .map_err(unavailable)?;
         let res = ldap
             .with_controls(ppolicy::request())
             .with_timeout(self.settings.operation_timeout)
