@@ -44,21 +44,15 @@ async fn reset_through_the_service_writes_active_directory() -> anyhow::Result<(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let flow = s
-        .client
-        .start_recovery(&StartRecovery {
-            user_id: "maya@example.test".into(),
-            intent: Intent::Reset,
-            captcha_id: String::new(),
-            captcha_answer: String::new(),
-        })
-        .await?;
-    let ch = s
-        .client
-        .start_challenge(&flow.flow_id, &flow.methods[0].id)
-        .await?;
-    let code = s.next_code("maya.alt@example.net").await?;
-    s.client
-        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .verified_flow(
+            &StartRecovery {
+                user_id: "maya@example.test".into(),
+                intent: Intent::Reset,
+                captcha_id: String::new(),
+                captcha_answer: String::new(),
+            },
+            "maya.alt@example.net",
+        )
         .await?;
     // The domain's own rules apply on top of ours: nine characters pass our policy (minimum 8)
     // but not the domain's minimum of 10, and AD's refusal comes back as a listed rule.

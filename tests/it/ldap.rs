@@ -40,21 +40,15 @@ async fn reset_through_the_service_writes_the_ldap_directory() -> anyhow::Result
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let flow = s
-        .client
-        .start_recovery(&StartRecovery {
-            user_id: "lena@example.org".into(),
-            intent: Intent::Reset,
-            captcha_id: String::new(),
-            captcha_answer: String::new(),
-        })
-        .await?;
-    let ch = s
-        .client
-        .start_challenge(&flow.flow_id, &flow.methods[0].id)
-        .await?;
-    let code = s.next_code("lena.alt@example.net").await?;
-    s.client
-        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .verified_flow(
+            &StartRecovery {
+                user_id: "lena@example.org".into(),
+                intent: Intent::Reset,
+                captcha_id: String::new(),
+                captcha_answer: String::new(),
+            },
+            "lena.alt@example.net",
+        )
         .await?;
     let done = s
         .client

@@ -262,16 +262,7 @@ async fn unlock_keeps_the_password() -> anyhow::Result<()> {
     );
 
     let flow = s
-        .client
-        .start_recovery(&start("alice", Intent::Unlock))
-        .await?;
-    let ch = s
-        .client
-        .start_challenge(&flow.flow_id, &flow.methods[0].id)
-        .await?;
-    let code = s.next_code("alice.martin@example.net").await?;
-    s.client
-        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .verified_flow(&start("alice", Intent::Unlock), "alice.martin@example.net")
         .await?;
     let done = s.client.unlock(&flow.flow_id).await?;
     assert_eq!(done.outcome, Outcome::AccountUnlocked);
@@ -308,16 +299,7 @@ async fn weak_password_lists_every_broken_rule_and_keeps_the_flow() -> anyhow::R
     let s = TestServer::start().await?;
     s.add_user(ALICE).await?;
     let flow = s
-        .client
-        .start_recovery(&start("alice", Intent::Reset))
-        .await?;
-    let ch = s
-        .client
-        .start_challenge(&flow.flow_id, &flow.methods[0].id)
-        .await?;
-    let code = s.next_code("alice.martin@example.net").await?;
-    s.client
-        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .verified_flow(&start("alice", Intent::Reset), "alice.martin@example.net")
         .await?;
 
     let cases: &[(&str, &[&str])] = &[
@@ -870,16 +852,7 @@ async fn an_unlock_flow_cannot_reset_when_resets_are_off() -> anyhow::Result<()>
     let s = TestServer::start_with(|c| c.recovery.reset = false).await?;
     s.add_user(ALICE).await?;
     let flow = s
-        .client
-        .start_recovery(&start("alice", Intent::Unlock))
-        .await?;
-    let ch = s
-        .client
-        .start_challenge(&flow.flow_id, &flow.methods[0].id)
-        .await?;
-    let code = s.next_code("alice.martin@example.net").await?;
-    s.client
-        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .verified_flow(&start("alice", Intent::Unlock), "alice.martin@example.net")
         .await?;
     let e = s
         .client
@@ -900,16 +873,7 @@ async fn a_user_disabled_mid_flow_cannot_be_reset() -> anyhow::Result<()> {
     let s = TestServer::start().await?;
     let key = s.add_user(ALICE).await?;
     let flow = s
-        .client
-        .start_recovery(&start("alice", Intent::Reset))
-        .await?;
-    let ch = s
-        .client
-        .start_challenge(&flow.flow_id, &flow.methods[0].id)
-        .await?;
-    let code = s.next_code("alice.martin@example.net").await?;
-    s.client
-        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .verified_flow(&start("alice", Intent::Reset), "alice.martin@example.net")
         .await?;
     let dir = s.running.state.embedded.clone().expect("embedded");
     dir.set_disabled(&key, true).await?;

@@ -132,6 +132,25 @@ impl TestServer {
         Ok(key)
     }
 
+    /// Starts a recovery and verifies its first method with the code mailed to `address`: the
+    /// steps most stories share before the part they are about.
+    pub async fn verified_flow(
+        &self,
+        req: &latchkey_proto::StartRecovery,
+        address: &str,
+    ) -> anyhow::Result<latchkey_proto::RecoveryStarted> {
+        let flow = self.client.start_recovery(req).await?;
+        let ch = self
+            .client
+            .start_challenge(&flow.flow_id, &flow.methods[0].id)
+            .await?;
+        let code = self.next_code(address).await?;
+        self.client
+            .verify(&flow.flow_id, &ch.challenge_id, &code)
+            .await?;
+        Ok(flow)
+    }
+
     /// Every mail captured for `to`, oldest first.
     pub fn mail_to(&self, to: &str) -> Vec<CapturedMail> {
         self.smtp
