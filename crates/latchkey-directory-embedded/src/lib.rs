@@ -590,6 +590,9 @@ impl EmbeddedDirectory {
             given_name: row.given_name,
             surname: row.surname,
             email: row.email,
+            // People register their numbers with Latchkey; the embedded directory keeps none.
+            mobile: None,
+            office_phone: None,
             groups,
             state,
         }

@@ -1,7 +1,7 @@
 //! Active Directory (and Samba's AD DC) behind the [`Directory`] trait. Passwords live in
 //! `unicodePwd`, written as the quoted password in UTF-16LE, which AD accepts only over an
 //! encrypted connection: LDAPS or StartTLS, never plain `ldap://`. Searches, resets and unlocks
-//! run as the service account over one kept connection; checks and changes bind as the user on a
+//! run as the service account over a small pool of kept connections; checks and changes bind as the user on a
 //! fresh connection, so AD applies its own lockout, history, complexity and minimum age.
 
 use std::collections::HashSet;
@@ -21,7 +21,7 @@ use latchkey_directory::{
 use ldap3::{Ldap, LdapResult, Mod, Scope, SearchEntry};
 use tracing::{instrument, warn};
 
-use crate::service::{self, ServiceConnection};
+use crate::service::{self, Lease, ServiceConnection};
 use crate::{ConnectError, LdapSettings, conn, escape, first, rc, rdn_value, unavailable};
 
 /// `userAccountControl`: the account is disabled.
@@ -49,6 +49,8 @@ const USER_ATTRS: &[&str] = &[
     "givenName",
     "sn",
     "mail",
+    "mobile",
+    "telephoneNumber",
     "memberOf",
     "userAccountControl",
     "msDS-User-Account-Control-Computed",
@@ -213,7 +215,7 @@ fn num(e: &SearchEntry, attr: &str) -> Option<i64> {
 pub struct AdDirectory {
     settings: LdapSettings,
     clock: Arc<dyn Clock>,
-    /// The service account's kept connection (and the connector for user binds).
+    /// The service account's pooled connections (and the connector for user binds).
     service: ServiceConnection,
     base_dn_lower: String,
 }
@@ -243,14 +245,14 @@ impl AdDirectory {
         })
     }
 
-    /// The kept service connection, bound; reconnects when there is none or it closed.
-    async fn service(&self) -> DirectoryResult<Ldap> {
+    /// A pooled service connection, bound; reconnects when there is none or it closed.
+    async fn service(&self) -> DirectoryResult<Lease> {
         self.service.get().await
     }
 
-    /// Forgets the kept connection after a transport error, so the next call reconnects.
-    async fn drop_service(&self) {
-        self.service.forget().await;
+    /// Forgets a pooled connection after a transport error, so the next call reconnects.
+    async fn drop_service(&self, lease: &Lease) {
+        self.service.forget(lease).await;
     }
 
     /// A search as the service account, retried once on a fresh connection.
@@ -264,7 +266,7 @@ impl AdDirectory {
         self.service.search(base, scope, filter, attrs).await
     }
 
-    /// A modify as the service account; a transport error drops the kept connection.
+    /// A modify as the service account; a transport error drops that pooled connection.
     async fn service_modify(
         &self,
         dn: &str,
@@ -278,7 +280,7 @@ impl AdDirectory {
         {
             Ok(res) => Ok(res),
             Err(e) => {
-                self.drop_service().await;
+                self.drop_service(&ldap).await;
                 Err(unavailable(e))
             }
         }
@@ -407,6 +409,8 @@ impl AdDirectory {
             given_name: first(entry, "givenName").map(str::to_owned),
             surname: first(entry, "sn").map(str::to_owned),
             email: first(entry, "mail").map(str::to_owned),
+            mobile: first(entry, "mobile").map(str::to_owned),
+            office_phone: first(entry, "telephoneNumber").map(str::to_owned),
             groups: crate::all(entry, "memberOf")
                 .iter()
                 .map(|dn| rdn_value(dn))

@@ -1,6 +1,6 @@
 //! The LDAP directory: OpenLDAP and other RFC 3062 directories with the ppolicy overlay behind
-//! the [`Directory`] trait. Searches and administrative resets run as a service account over one
-//! kept connection; password checks and changes bind as the user on a fresh connection, so the
+//! the [`Directory`] trait. Searches and administrative resets run as a service account over a
+//! small pool of kept connections; password checks and changes bind as the user on a fresh connection, so the
 //! directory applies its own lockout, history and quality rules to the user.
 #![cfg_attr(
     not(test),
@@ -36,7 +36,7 @@ use ldap3::exop::PasswordModify;
 use ldap3::{Ldap, LdapResult, Mod, Scope, SearchEntry};
 use tracing::{instrument, warn};
 
-use crate::service::ServiceConnection;
+use crate::service::{Lease, ServiceConnection};
 
 use crate::ppolicy::PolicyError;
 
@@ -80,6 +80,8 @@ pub struct LdapSettings {
     /// The default password policy entry, for users without `pwdPolicySubentry`; when absent the
     /// single `pwdPolicy` entry under the base DN is used, if there is exactly one.
     pub default_policy_dn: Option<String>,
+    /// Service-account connections kept open (at least one).
+    pub pool_size: usize,
     /// Connecting, including TLS.
     pub connect_timeout: Duration,
     /// Each operation.
@@ -104,6 +106,7 @@ impl LdapSettings {
             user_filter: "(objectClass=person)".to_owned(),
             login_attribute: "uid".to_owned(),
             ca_file: None,
+            pool_size: 4,
             default_policy_dn: None,
             connect_timeout: Duration::from_secs(5),
             operation_timeout: Duration::from_secs(10),
@@ -132,6 +135,8 @@ const USER_ATTRS: &[&str] = &[
     "givenName",
     "sn",
     "mail",
+    "mobile",
+    "telephoneNumber",
     "memberOf",
     "pwdAccountLockedTime",
     "pwdReset",
@@ -154,7 +159,7 @@ struct Policy {
 pub struct LdapDirectory {
     settings: LdapSettings,
     clock: Arc<dyn Clock>,
-    /// The service account's kept connection (and the connector for user binds).
+    /// The service account's pooled connections (and the connector for user binds).
     service: ServiceConnection,
     base_dn_lower: String,
 }
@@ -219,14 +224,14 @@ impl LdapDirectory {
         })
     }
 
-    /// The kept service connection, bound; reconnects when there is none or it closed.
-    async fn service(&self) -> DirectoryResult<Ldap> {
+    /// A pooled service connection, bound; reconnects when there is none or it closed.
+    async fn service(&self) -> DirectoryResult<Lease> {
         self.service.get().await
     }
 
-    /// Forgets the kept connection after a transport error, so the next call reconnects.
-    async fn drop_service(&self) {
-        self.service.forget().await;
+    /// Forgets a pooled connection after a transport error, so the next call reconnects.
+    async fn drop_service(&self, lease: &Lease) {
+        self.service.forget(lease).await;
     }
 
     /// A search as the service account, retried once on a fresh connection.
@@ -362,6 +367,8 @@ impl LdapDirectory {
             given_name: first(entry, "givenName").map(str::to_owned),
             surname: first(entry, "sn").map(str::to_owned),
             email: first(entry, "mail").map(str::to_owned),
+            mobile: first(entry, "mobile").map(str::to_owned),
+            office_phone: first(entry, "telephoneNumber").map(str::to_owned),
             groups: all(entry, "memberOf")
                 .iter()
                 .map(|dn| rdn_value(dn))
@@ -621,7 +628,7 @@ impl Directory for LdapDirectory {
         let res = match res {
             Ok(res) => res,
             Err(e) => {
-                self.drop_service().await;
+                self.drop_service(&ldap).await;
                 return Err(e);
             }
         };

@@ -1,8 +1,12 @@
-//! The service account's kept connection, shared by the OpenLDAP and Active Directory
-//! flavours: bound on first use, forgotten after a transport error so the next call reconnects
-//! (the server restarted), and searches retried once on a fresh connection.
+//! The service account's pooled connections, shared by the OpenLDAP and Active Directory
+//! flavours. A few connections are kept (each multiplexes many operations; several let the
+//! server work on them in parallel and keep one slow Samba reset from queueing every search).
+//! Each is bound on first use and forgotten after a transport error, so the next call
+//! reconnects (the server restarted); searches are retried once on a fresh connection.
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use latchkey_core::secret::SecretString;
@@ -13,14 +17,36 @@ use tracing::{debug, warn};
 
 use crate::{LdapSettings, conn, unavailable};
 
-/// The service account and its kept connection.
+/// The service account and its pool of kept connections.
 pub(crate) struct ServiceConnection {
     connector: conn::Connector,
     bind_dn: String,
     bind_password: SecretString,
     timeout: Duration,
-    /// `None` until first use and after an error.
-    kept: Mutex<Option<Ldap>>,
+    /// Each slot is `None` until first use and after an error.
+    slots: Vec<Mutex<Option<Ldap>>>,
+    /// Round-robin position.
+    next: AtomicUsize,
+}
+
+/// A bound service connection borrowed from the pool; hand it back to
+/// [`ServiceConnection::forget`] after a transport error.
+pub(crate) struct Lease {
+    ldap: Ldap,
+    slot: usize,
+}
+
+impl Deref for Lease {
+    type Target = Ldap;
+    fn deref(&self) -> &Ldap {
+        &self.ldap
+    }
+}
+
+impl DerefMut for Lease {
+    fn deref_mut(&mut self) -> &mut Ldap {
+        &mut self.ldap
+    }
 }
 
 impl fmt::Debug for ServiceConnection {
@@ -28,6 +54,7 @@ impl fmt::Debug for ServiceConnection {
         f.debug_struct("ServiceConnection")
             .field("connector", &self.connector)
             .field("bind_dn", &self.bind_dn)
+            .field("pool_size", &self.slots.len())
             .finish_non_exhaustive()
     }
 }
@@ -40,7 +67,10 @@ impl ServiceConnection {
             bind_dn: settings.bind_dn.clone(),
             bind_password: settings.bind_password.clone(),
             timeout: settings.operation_timeout,
-            kept: Mutex::new(None),
+            slots: (0..settings.pool_size.max(1))
+                .map(|_| Mutex::new(None))
+                .collect(),
+            next: AtomicUsize::new(0),
         }
     }
 
@@ -49,13 +79,18 @@ impl ServiceConnection {
         &self.connector
     }
 
-    /// The kept connection, bound; reconnects when there is none or it closed.
-    pub(crate) async fn get(&self) -> DirectoryResult<Ldap> {
-        let mut kept = self.kept.lock().await;
+    /// The next pooled connection, bound; reconnects its slot when it is empty or closed.
+    pub(crate) async fn get(&self) -> DirectoryResult<Lease> {
+        let slot = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        // Only this slot waits while it (re)connects; the others keep serving.
+        let mut kept = self.slots[slot].lock().await;
         if let Some(ldap) = kept.as_mut()
             && !ldap.is_closed()
         {
-            return Ok(ldap.clone());
+            return Ok(Lease {
+                ldap: ldap.clone(),
+                slot,
+            });
         }
         let mut ldap = self.connector.connect().await.map_err(unavailable)?;
         let res = ldap
@@ -71,12 +106,13 @@ impl ServiceConnection {
             )));
         }
         *kept = Some(ldap.clone());
-        Ok(ldap)
+        Ok(Lease { ldap, slot })
     }
 
-    /// Forgets the kept connection after a transport error, so the next call reconnects.
-    pub(crate) async fn forget(&self) {
-        if let Some(mut ldap) = self.kept.lock().await.take() {
+    /// Forgets the lease's connection after a transport error, so the next call on its slot
+    /// reconnects.
+    pub(crate) async fn forget(&self, lease: &Lease) {
+        if let Some(mut ldap) = self.slots[lease.slot].lock().await.take() {
             let _ = ldap.unbind().await;
         }
     }
@@ -109,7 +145,7 @@ impl ServiceConnection {
                 }
                 Err(e) => {
                     debug!(attempt, error = %e, "search failed; dropping the kept connection");
-                    self.forget().await;
+                    self.forget(&ldap).await;
                     attempt += 1;
                     if attempt == 2 {
                         return Err(unavailable(e));

@@ -53,6 +53,12 @@ pub struct TestUser {
     pub password: SecretString,
     /// The `mail` attribute, if any.
     pub mail: Option<String>,
+    /// Given name and surname (`cn` and `displayName` are both); the uid for all three if absent.
+    pub names: Option<(String, String)>,
+    /// The `mobile` attribute, if any.
+    pub mobile: Option<String>,
+    /// The `telephoneNumber` attribute, if any.
+    pub telephone_number: Option<String>,
     /// Seed `pwdChangedTime` in the year 2000, so the password has expired under the policy.
     pub expired: bool,
     /// Seed the permanent administrative lock (`pwdAccountLockedTime: 000001010000Z`).
@@ -66,6 +72,9 @@ impl TestUser {
             uid: uid.to_owned(),
             password: SecretString::new(password),
             mail: Some(format!("{uid}@example.org")),
+            names: None,
+            mobile: None,
+            telephone_number: None,
             expired: false,
             disabled: false,
         }
@@ -321,13 +330,29 @@ userPassword: {}
     );
     for u in users {
         let uid = crate::escape::dn_value(&u.uid);
+        let (given, surname) = u
+            .names
+            .clone()
+            .unwrap_or_else(|| (u.uid.clone(), u.uid.clone()));
+        let cn = if u.names.is_some() {
+            format!("{given} {surname}")
+        } else {
+            u.uid.clone()
+        };
         let _ = write!(
             out,
-            "dn: uid={uid},{PEOPLE_DN}\nobjectClass: inetOrgPerson\nuid: {}\ncn: {}\nsn: {}\ngivenName: {}\n",
-            u.uid, u.uid, u.uid, u.uid
+            "dn: uid={uid},{PEOPLE_DN}\nobjectClass: inetOrgPerson\nuid: {}\ncn: {cn}\n\
+             displayName: {cn}\nsn: {surname}\ngivenName: {given}\n",
+            u.uid
         );
-        if let Some(mail) = &u.mail {
-            let _ = writeln!(out, "mail: {mail}");
+        for (attr, value) in [
+            ("mail", &u.mail),
+            ("mobile", &u.mobile),
+            ("telephoneNumber", &u.telephone_number),
+        ] {
+            if let Some(value) = value {
+                let _ = writeln!(out, "{attr}: {value}");
+            }
         }
         if u.expired {
             out.push_str("pwdChangedTime: 20000101000000Z\n");

@@ -62,6 +62,46 @@ pub struct TestAdUser {
     pub password: SecretString,
     /// The `mail` attribute, if any.
     pub mail: Option<String>,
+    /// Given name and surname (`displayName` is both); the name and "Tester" if absent.
+    pub names: Option<(String, String)>,
+    /// The `mobile` attribute, if any.
+    pub mobile: Option<String>,
+    /// The `telephoneNumber` attribute, if any.
+    pub telephone_number: Option<String>,
+    /// Seed `pwdLastSet` in 1970, so the password has expired under the domain's maximum age
+    /// (a bind answers `data 532`).
+    pub expired: bool,
+}
+
+/// A fine-grained password policy (PSO) to seed, applied to some users. Ages and durations are
+/// the domain's; Samba treats a maximum age of a day or less as "never", so a PSO cannot make a
+/// password expire within a test.
+#[derive(Debug, Clone)]
+pub struct TestPso {
+    /// Its CN, under `CN=Password Settings Container,CN=System`.
+    pub name: String,
+    /// Lower wins when several apply.
+    pub precedence: u32,
+    /// `msDS-MinimumPasswordLength`.
+    pub min_length: usize,
+    /// `msDS-PasswordHistoryLength`.
+    pub history: u32,
+    /// `msDS-LockoutThreshold`.
+    pub lockout_threshold: u32,
+    /// `msDS-MaximumPasswordAge`, in days.
+    pub max_age_days: u64,
+    /// The users (names) it applies to.
+    pub applies_to: Vec<String>,
+}
+
+impl TestPso {
+    /// The PSO's DN.
+    pub fn dn(&self) -> String {
+        format!(
+            "CN={},CN=Password Settings Container,CN=System,{BASE_DN}",
+            crate::escape::dn_value(&self.name)
+        )
+    }
 }
 
 impl TestAdUser {
@@ -71,6 +111,10 @@ impl TestAdUser {
             name: name.to_owned(),
             password: SecretString::new(password),
             mail: Some(format!("{name}@example.org")),
+            names: None,
+            mobile: None,
+            telephone_number: None,
+            expired: false,
         }
     }
 
@@ -321,22 +365,79 @@ fn users_ldif(users: &[TestAdUser]) -> String {
     let mut out = String::new();
     for u in users {
         let pwd = base64(&crate::ad::unicode_pwd(u.password.expose()));
+        let (given, surname) = u
+            .names
+            .clone()
+            .unwrap_or_else(|| (u.name.clone(), "Tester".to_owned()));
         let _ = write!(
             out,
             "dn: {}\nobjectClass: user\nsAMAccountName: {}\nuserPrincipalName: {}@{}\n\
-             givenName: {}\nsn: Tester\ndisplayName: {} Tester\nuserAccountControl: 512\n\
-             unicodePwd:: {pwd}\n",
+             givenName: {given}\nsn: {surname}\ndisplayName: {given} {surname}\n\
+             userAccountControl: 512\nunicodePwd:: {pwd}\n",
             u.dn(),
             u.name,
             u.name,
             REALM.to_ascii_lowercase(),
-            u.name,
-            u.name,
         );
-        if let Some(mail) = &u.mail {
-            let _ = writeln!(out, "mail: {mail}");
+        for (attr, value) in [
+            ("mail", &u.mail),
+            ("mobile", &u.mobile),
+            ("telephoneNumber", &u.telephone_number),
+        ] {
+            if let Some(value) = value {
+                let _ = writeln!(out, "{attr}: {value}");
+            }
         }
         out.push('\n');
+    }
+    out
+}
+
+/// 100-ns intervals per day, AD's unit for ages (stored negative).
+const TICKS_PER_DAY: i64 = 864_000_000_000;
+
+fn psos_ldif(psos: &[TestPso]) -> String {
+    let mut out = String::new();
+    for p in psos {
+        let _ = write!(
+            out,
+            "dn: {}\nobjectClass: msDS-PasswordSettings\n\
+             msDS-PasswordSettingsPrecedence: {}\n\
+             msDS-PasswordReversibleEncryptionEnabled: FALSE\n\
+             msDS-PasswordHistoryLength: {}\nmsDS-PasswordComplexityEnabled: TRUE\n\
+             msDS-MinimumPasswordLength: {}\nmsDS-MinimumPasswordAge: 0\n\
+             msDS-MaximumPasswordAge: {}\nmsDS-LockoutThreshold: {}\n\
+             msDS-LockoutObservationWindow: -18000000000\nmsDS-LockoutDuration: -18000000000\n",
+            p.dn(),
+            p.precedence,
+            p.history,
+            p.min_length,
+            -(p.max_age_days as i64) * TICKS_PER_DAY,
+            p.lockout_threshold,
+        );
+        for user in &p.applies_to {
+            let _ = writeln!(
+                out,
+                "msDS-PSOAppliesTo: CN={},{USERS_DN}",
+                crate::escape::dn_value(user)
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Back-dates `pwdLastSet` of expired users. Through `sam.ldb` Samba allows only 0 or -1, so
+/// this writes the domain partition's file directly, below Samba's modules.
+fn expire_ldif(users: &[TestAdUser]) -> String {
+    let mut out = String::new();
+    for u in users.iter().filter(|u| u.expired) {
+        // 1970-01-01 as a FILETIME: long past any maximum age.
+        let _ = write!(
+            out,
+            "dn: {}\nchangetype: modify\nreplace: pwdLastSet\npwdLastSet: 116444736000000000\n\n",
+            u.dn()
+        );
     }
     out
 }
@@ -375,6 +476,11 @@ impl TestSamba {
     /// Clones the process's template (provisioning it first if needed), seeds `users` and starts
     /// the DC; returns once LDAPS answers.
     pub fn start(users: &[TestAdUser]) -> Result<Self, HarnessError> {
+        Self::start_with(users, &[])
+    }
+
+    /// [`TestSamba::start`], with fine-grained password policies as well.
+    pub fn start_with(users: &[TestAdUser], psos: &[TestPso]) -> Result<Self, HarnessError> {
         let template = template()?;
         let dir = tempfile::Builder::new()
             .prefix("latchkey-samba-")
@@ -399,6 +505,33 @@ impl TestSamba {
                     .arg(root.join("dc/private/sam.ldb"))
                     .arg(&ldif),
                 "ldbadd (users)",
+            )?;
+        }
+        if !psos.is_empty() {
+            let ldif = root.join("psos.ldif");
+            write(&ldif, &psos_ldif(psos))?;
+            run(
+                Command::new("ldbadd")
+                    .arg("-H")
+                    .arg(root.join("dc/private/sam.ldb"))
+                    .arg(&ldif),
+                "ldbadd (password settings)",
+            )?;
+        }
+        let expire = expire_ldif(users);
+        if !expire.is_empty() {
+            let ldif = root.join("expire.ldif");
+            write(&ldif, &expire)?;
+            let partition = root.join(format!(
+                "dc/private/sam.ldb.d/{}.ldb",
+                BASE_DN.to_ascii_uppercase()
+            ));
+            run(
+                Command::new("ldbmodify")
+                    .arg("-H")
+                    .arg(format!("tdb://{}", partition.display()))
+                    .arg(&ldif),
+                "ldbmodify (expired passwords)",
             )?;
         }
         for sub in ["dc/log", "dc/run"] {

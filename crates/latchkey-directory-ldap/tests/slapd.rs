@@ -77,13 +77,20 @@ async fn story_runs_on_slapd() {
 
 #[tokio::test]
 async fn find_reads_names_state_and_rules() {
-    let seed = users("reader", 1);
+    let mut seed = users("reader", 1);
+    seed[0].names = Some(("Rhea".into(), "Der".into()));
+    seed[0].mobile = Some("+44 7700 900123".into());
+    seed[0].telephone_number = Some("+44 20 7946 0000".into());
     let Some(server) = slapd(&seed) else { return };
     let dir = directory(server.settings());
     let user = dir.find_user(&id("reader0")).await.unwrap().unwrap();
     assert_eq!(user.key, TestSlapd::user_dn("reader0"));
     assert_eq!(user.login, "reader0");
+    assert_eq!(user.display_name, "Rhea Der");
+    assert_eq!(user.given_name.as_deref(), Some("Rhea"));
     assert_eq!(user.email.as_deref(), Some("reader0@example.org"));
+    assert_eq!(user.mobile.as_deref(), Some("+44 7700 900123"));
+    assert_eq!(user.office_phone.as_deref(), Some("+44 20 7946 0000"));
     assert!(!user.state.locked && !user.state.must_change && !user.state.disabled);
     let rules = dir.password_rules(&user).await.unwrap();
     assert_eq!(rules.min_length, Some(testing::MIN_LENGTH));
@@ -157,10 +164,48 @@ async fn the_service_connection_recovers_after_a_restart() {
         Err(DirectoryError::Unavailable(_))
     ));
     server.restart().unwrap();
-    assert!(dir.find_user(&id("restart0")).await.unwrap().is_some());
+    // Every pooled connection died with the server; each slot reconnects on its next turn.
+    for _ in 0..2 * dir_pool_size() {
+        assert!(dir.find_user(&id("restart0")).await.unwrap().is_some());
+    }
     let key = TestSlapd::user_dn("restart0");
     assert_eq!(
         dir.verify_password(&key, &seed[0].password).await.unwrap(),
+        BindOutcome::Valid
+    );
+}
+
+fn dir_pool_size() -> usize {
+    LdapSettings::new("ldap://x", "", pw(""), "").pool_size
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_serves_concurrent_calls() {
+    let seed = users("pool", 4);
+    let Some(server) = slapd(&seed) else { return };
+    let mut settings = server.settings();
+    settings.pool_size = 3;
+    let dir = Arc::new(directory(settings));
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let dir = Arc::clone(&dir);
+            let name = format!("pool{}", i % 4);
+            tokio::spawn(async move { dir.find_user(&id(&name)).await })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let user = task.await.unwrap().unwrap().expect("found");
+        assert_eq!(user.login, format!("pool{}", i % 4));
+    }
+    // Resets go through the pool as well.
+    let key = TestSlapd::user_dn("pool0");
+    dir.set_password(&key, &pw("Pool-Reset-Secret-9"), ResetOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        dir.verify_password(&key, &pw("Pool-Reset-Secret-9"))
+            .await
+            .unwrap(),
         BindOutcome::Valid
     );
 }

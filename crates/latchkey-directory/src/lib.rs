@@ -78,6 +78,10 @@ pub struct DirectoryUser {
     pub surname: Option<String>,
     /// The primary email address (where confirmations go), if any.
     pub email: Option<String>,
+    /// The mobile number the directory holds (`mobile`), if any.
+    pub mobile: Option<String>,
+    /// The office number the directory holds (`telephoneNumber`), if any.
+    pub office_phone: Option<String>,
     /// Group names, for policy scoping (who may use self-service, who is an administrator).
     pub groups: Vec<String>,
     /// The account's state.
