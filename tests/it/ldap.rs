@@ -77,3 +77,49 @@ async fn reset_through_the_service_writes_the_ldap_directory() -> anyhow::Result
     s.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_ldap_mail_attribute_can_be_the_method() -> anyhow::Result<()> {
+    if !testing::slapd_available()? {
+        return Ok(());
+    }
+    // Milo registered nothing; with directory.use_contact_attributes his `mail` is the method.
+    let slapd = TestSlapd::start(&[TestUser::new("milo", "Milo-Initial-Pass-1")])?;
+    let url = slapd.url.clone();
+    let password = slapd.settings().bind_password.expose().to_owned();
+    let s = TestServer::start_with(move |c| {
+        c.directory.kind = "ldap".into();
+        c.directory.url = url;
+        c.directory.bind_dn = SERVICE_DN.into();
+        c.directory.bind_password = Some(ConfigSecret::new(password));
+        c.directory.base_dn = BASE_DN.into();
+        c.directory.use_contact_attributes = true;
+        c.directory.pool_size = 2;
+    })
+    .await?;
+    let req = StartRecovery {
+        user_id: "milo".into(),
+        intent: Intent::Reset,
+        captcha_id: String::new(),
+        captcha_answer: String::new(),
+    };
+    let flow = s.verified_flow(&req, "milo@example.org").await?;
+    assert_eq!(flow.methods.len(), 1);
+    assert_eq!(flow.methods[0].hint, "m•••@example.org");
+    let done = s
+        .client
+        .set_password(&flow.flow_id, "lantern-ferry-opal-27")
+        .await?;
+    assert_eq!(done.outcome, Outcome::PasswordReset);
+    let state = &s.running.state;
+    let key = TestSlapd::user_dn("milo");
+    assert_eq!(
+        state
+            .directory
+            .verify_password(&key, &"lantern-ferry-opal-27".into())
+            .await?,
+        BindOutcome::Valid
+    );
+    s.stop().await;
+    Ok(())
+}

@@ -921,3 +921,106 @@ async fn flow_tokens_never_reach_the_store_or_the_audit_log() -> anyhow::Result<
     s.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn directory_contact_data_is_a_method_only_when_allowed() -> anyhow::Result<()> {
+    // Off (the default): a user who registered nothing has a decoy flow.
+    let off = TestServer::start().await?;
+    off.add_user(TestUser {
+        login: "gwen@contoso.com",
+        display_name: "Gwen Park",
+        password: "Lilac-Comet-Basin-4",
+        groups: &[],
+        emails: &[],
+    })
+    .await?;
+    let flow = off
+        .client
+        .start_recovery(&start("gwen@contoso.com", Intent::Reset))
+        .await?;
+    let ch = off
+        .client
+        .start_challenge(&flow.flow_id, &flow.methods[0].id)
+        .await?;
+    assert!(
+        flow.methods
+            .iter()
+            .all(|m| !m.hint.ends_with("@contoso.com")),
+        "{:?}",
+        flow.methods
+    );
+    assert_eq!(ch.hint, flow.methods[0].hint);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        off.mail_to("gwen@contoso.com").is_empty(),
+        "no code may go to the directory's mail unless allowed"
+    );
+
+    let s = TestServer::start_with(|c| c.directory.use_contact_attributes = true).await?;
+    let key = s
+        .add_user(TestUser {
+            login: "gwen@contoso.com",
+            display_name: "Gwen Park",
+            password: "Lilac-Comet-Basin-4",
+            groups: &[],
+            emails: &[],
+        })
+        .await?;
+    // A registered address equal to the directory's is offered once.
+    s.add_user(TestUser {
+        login: "hugo@contoso.com",
+        display_name: "Hugo Lind",
+        password: "Cedar-Prism-Falcon-6",
+        groups: &[],
+        emails: &["HUGO@contoso.com", "hugo.lind@example.net"],
+    })
+    .await?;
+    let hugo = s
+        .client
+        .start_recovery(&start("hugo", Intent::Reset))
+        .await?;
+    let hints: Vec<&str> = hugo.methods.iter().map(|m| m.hint.as_str()).collect();
+    assert_eq!(hints, ["H•••@contoso.com", "h•••@example.net"]);
+
+    // Gwen registered nothing: the directory's mail is her method, and the code goes there.
+    let flow = s
+        .client
+        .start_recovery(&start("gwen", Intent::Reset))
+        .await?;
+    assert_eq!(flow.methods.len(), 1);
+    assert_eq!(flow.methods[0].hint, "g•••@contoso.com");
+    let ch = s
+        .client
+        .start_challenge(&flow.flow_id, &flow.methods[0].id)
+        .await?;
+    let code = s.next_code("gwen@contoso.com").await?;
+    s.client
+        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .await?;
+    let done = s
+        .client
+        .set_password(&flow.flow_id, "saddle-quasar-linen-93")
+        .await?;
+    assert_eq!(done.outcome, Outcome::PasswordReset);
+    assert_eq!(
+        s.running
+            .state
+            .directory
+            .verify_password(&key, &"saddle-quasar-linen-93".into())
+            .await?,
+        latchkey_directory::BindOutcome::Valid
+    );
+
+    // An unknown id shows a directory-like method too, at the organisation's domain, last.
+    let decoy = s
+        .client
+        .start_recovery(&start("gwyneth", Intent::Reset))
+        .await?;
+    assert_eq!(
+        decoy.methods.last().map(|m| m.hint.as_str()),
+        Some("g•••@contoso.com")
+    );
+    s.stop().await;
+    off.stop().await;
+    Ok(())
+}

@@ -188,6 +188,12 @@ pub struct DirectoryConfig {
     /// For `ldap` and `ad`: attributes a typed user id is matched against; empty: `uid` and
     /// `mail` for LDAP, `sAMAccountName`, `userPrincipalName` and `mail` for AD.
     pub user_attributes: Vec<String>,
+    /// For `ldap` and `ad`: service-account connections kept open (1 to 64).
+    pub pool_size: usize,
+    /// Offer the directory's own contact data (its `mail` attribute) as a verification method
+    /// besides what people registered, as Entra does with synced contact data. Off by default:
+    /// whoever can change those attributes can then reset the password.
+    pub use_contact_attributes: bool,
     /// Failed sign-ins before the embedded directory locks an account (0: never).
     pub lockout_threshold: u32,
     /// Minutes a lockout lasts in the embedded directory (0: until unlocked).
@@ -207,6 +213,8 @@ impl Default for DirectoryConfig {
             base_dn: String::new(),
             ca_file: None,
             user_attributes: Vec::new(),
+            pool_size: 4,
+            use_contact_attributes: false,
             lockout_threshold: 5,
             lockout_minutes: 30,
             max_password_age_days: 0,
@@ -654,6 +662,12 @@ impl Config {
                 if d.base_dn.trim().is_empty() {
                     return Err(("directory.base_dn", "where users live is required".into()));
                 }
+                if !(1..=64).contains(&d.pool_size) {
+                    return Err((
+                        "directory.pool_size",
+                        format!("must be between 1 and 64, not {}", d.pool_size),
+                    ));
+                }
             }
             other => {
                 return Err((
@@ -834,6 +848,17 @@ mod tests {
                     ("LATCHKEY_DIRECTORY__BASE_DN", "dc=contoso,dc=com"),
                 ],
                 "config key `directory.bind_password`",
+            ),
+            (
+                &[
+                    ("LATCHKEY_DIRECTORY__KIND", "ad"),
+                    ("LATCHKEY_DIRECTORY__URL", "ldaps://dc1.contoso.com"),
+                    ("LATCHKEY_DIRECTORY__BIND_DN", "CN=svc,DC=contoso,DC=com"),
+                    ("LATCHKEY_DIRECTORY__BIND_PASSWORD", "pw"),
+                    ("LATCHKEY_DIRECTORY__BASE_DN", "DC=contoso,DC=com"),
+                    ("LATCHKEY_DIRECTORY__POOL_SIZE", "0"),
+                ],
+                "config key `directory.pool_size`",
             ),
             (
                 &[("LATCHKEY_HTTP__ADDR", "nowhere")],

@@ -148,6 +148,7 @@ impl AppState {
             };
             settings.starttls = d.starttls;
             settings.ca_file = d.ca_file.clone();
+            settings.pool_size = d.pool_size;
             if !d.user_attributes.is_empty() {
                 settings.user_attributes = d.user_attributes.clone();
             }

@@ -194,15 +194,13 @@ async fn start_inner(
                 None
             } else {
                 let required = methods_required(state, &user);
-                let methods: Vec<OfferedMethod> = state
-                    .store
-                    .methods_for(&user.key)
+                let methods: Vec<OfferedMethod> = contacts_of(state, &user)
                     .await?
                     .into_iter()
-                    .map(|m| OfferedMethod {
-                        id: flow_method_id(state, &id, m.id.as_str()),
-                        kind: m.kind,
-                        hint: m.hint,
+                    .map(|c| OfferedMethod {
+                        id: flow_method_id(state, &id, &c.source),
+                        kind: c.kind,
+                        hint: c.hint,
                     })
                     .collect();
                 // A user with fewer methods than required can never finish; treat as unregistered.
@@ -260,6 +258,71 @@ async fn start_inner(
     })
 }
 
+/// A way to reach a user: a registration, or the directory's own contact data.
+struct Contact {
+    /// What the flow's method id is derived from: a registration id, or
+    /// `directory:email:ADDRESS` (so a changed attribute retires the method).
+    source: String,
+    kind: MethodKind,
+    hint: String,
+    /// The address itself, for directory contact data (registrations keep theirs sealed).
+    address: Option<String>,
+}
+
+const DIRECTORY_EMAIL: &str = "directory:email:";
+
+/// The methods a user can verify with: what they registered, then the directory's `mail` when
+/// `directory.use_contact_attributes` allows it and no registration already has that address.
+async fn contacts_of(state: &AppState, user: &DirectoryUser) -> Result<Vec<Contact>, ApiError> {
+    let registered = state.store.methods_for(&user.key).await?;
+    let directory_email = user
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|_| state.config().directory.use_contact_attributes)
+        .filter(|a| a.len() <= 254 && a.contains('@') && !a.chars().any(char::is_whitespace));
+    let mut contacts = Vec::with_capacity(registered.len() + 1);
+    let mut duplicate = false;
+    for m in registered {
+        if let Some(address) = directory_email
+            && m.kind == MethodKind::Email
+            && super::registration::open_destination(state, &m)?.eq_ignore_ascii_case(address)
+        {
+            duplicate = true;
+        }
+        contacts.push(Contact {
+            source: m.id.to_string(),
+            kind: m.kind,
+            hint: m.hint,
+            address: None,
+        });
+    }
+    if let Some(address) = directory_email
+        && !duplicate
+    {
+        contacts.push(Contact {
+            source: format!("{DIRECTORY_EMAIL}{}", address.to_ascii_lowercase()),
+            kind: MethodKind::Email,
+            hint: mask::email(address),
+            address: Some(address.to_owned()),
+        });
+    }
+    Ok(contacts)
+}
+
+/// The organisation's mail domain, for decoys of directory contact data: the sender's.
+fn org_mail_domain(state: &AppState) -> String {
+    let from = &state.config().smtp.from;
+    let address = match (from.rfind('<'), from.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &from[open + 1..close],
+        _ => from.as_str(),
+    };
+    address
+        .rsplit_once('@')
+        .map(|(_, domain)| domain.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 fn enabled_for(state: &AppState, user: &DirectoryUser) -> bool {
     let allowed = &state.config().recovery.allowed_groups;
     allowed.is_empty() || allowed.iter().any(|g| user.in_group(g))
@@ -306,7 +369,7 @@ fn decoy_methods(state: &AppState, user_id: &UserId, flow: &FlowId) -> (Vec<Offe
         _ => 3,
     };
     let count = usize::from(required).max(registered);
-    let methods = (0..count)
+    let mut methods: Vec<OfferedMethod> = (0..count)
         .map(|i| {
             let letter_pick = seed[2 + i];
             // Most alternate addresses start like the account name; some do not.
@@ -322,6 +385,15 @@ fn decoy_methods(state: &AppState, user_id: &UserId, flow: &FlowId) -> (Vec<Offe
             }
         })
         .collect();
+    // Real users' directory `mail` comes last, at the organisation's domain.
+    if state.config().directory.use_contact_attributes {
+        let first = account.chars().next().unwrap_or('a');
+        methods.push(OfferedMethod {
+            id: flow_method_id(state, flow, "decoy-directory"),
+            kind: MethodKind::Email,
+            hint: mask::email(&format!("{first}@{}", org_mail_domain(state))),
+        });
+    }
     (methods, required)
 }
 
@@ -387,9 +459,10 @@ async fn start_challenge_inner(
     // Where the code goes: the sealed address for a real user. A decoy gets a destination of its
     // own (account and hint), so its send budget behaves like a real address's.
     let destination = match &flow.subject {
-        Subject::User { directory_key, .. } => {
-            Some(registered_address(state, &flow.id, directory_key, &method_id).await?)
-        }
+        Subject::User {
+            directory_key,
+            user_id,
+        } => Some(contact_address(state, &flow.id, directory_key, user_id, &method_id).await?),
         Subject::Decoy { .. } => None,
     };
     let dest_key = match &destination {
@@ -449,22 +522,40 @@ async fn start_challenge_inner(
     })
 }
 
-/// The contact address behind a flow's method id.
-async fn registered_address(
+/// The contact address behind a flow's method id: a registration's, or the directory's as it
+/// is now (read again, so an address changed or removed since the flow started is not used).
+async fn contact_address(
     state: &AppState,
     flow: &FlowId,
     user_key: &str,
+    user_id: &str,
     method_id: &MethodId,
 ) -> Result<String, ApiError> {
-    let method = state
+    let registered = state
         .store
         .methods_for(user_key)
         .await?
         .into_iter()
-        .find(|m| &flow_method_id(state, flow, m.id.as_str()) == method_id)
-        // Deleted since the flow started.
-        .ok_or(ApiError::Flow(FlowError::UnknownMethod))?;
-    super::registration::open_destination(state, &method)
+        .find(|m| &flow_method_id(state, flow, m.id.as_str()) == method_id);
+    if let Some(method) = registered {
+        return super::registration::open_destination(state, &method);
+    }
+    if state.config().directory.use_contact_attributes
+        && let Ok(id) = UserId::parse(user_id)
+        && let Some(user) = state.directory.find_user(&id).await?
+        && user.key == user_key
+    {
+        let from_directory = contacts_of(state, &user)
+            .await?
+            .into_iter()
+            .find(|c| &flow_method_id(state, flow, &c.source) == method_id)
+            .and_then(|c| c.address);
+        if let Some(address) = from_directory {
+            return Ok(address);
+        }
+    }
+    // Deleted since the flow started.
+    Err(ApiError::Flow(FlowError::UnknownMethod))
 }
 
 async fn load_challenge(
