@@ -123,3 +123,59 @@ async fn the_ldap_mail_attribute_can_be_the_method() -> anyhow::Result<()> {
     s.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_demo_runs_on_slapd() -> anyhow::Result<()> {
+    if !testing::slapd_available()? {
+        return Ok(());
+    }
+    // What `cargo xtask demo --directory ldap` starts: slapd with the demo users, the demo's
+    // registrations made through the service, Frank locked by the directory itself.
+    let slapd = TestSlapd::start(&latchkey_tests::demo_users::ldap())?;
+    let url = slapd.url.clone();
+    let password = slapd.settings().bind_password.expose().to_owned();
+    let s = TestServer::start_with(move |c| {
+        c.directory.kind = "ldap".into();
+        c.directory.url = url;
+        c.directory.bind_dn = SERVICE_DN.into();
+        c.directory.bind_password = Some(ConfigSecret::new(password));
+        c.directory.base_dn = BASE_DN.into();
+    })
+    .await?;
+    let state = &s.running.state;
+    latchkey_server::demo::seed(state).await?;
+    // Seeding twice (a restarted demo) changes nothing.
+    latchkey_server::demo::seed(state).await?;
+    let find = |id: &'static str| async move {
+        state
+            .directory
+            .find_user(&UserId::parse(id)?)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("{id} missing"))
+    };
+    let alice = find("alice@contoso.com").await?;
+    assert_eq!(alice.display_name, "Alice Martin");
+    assert_eq!(state.store.methods_for(&alice.key).await?.len(), 1);
+    let bob = find("bob").await?;
+    assert_eq!(state.store.methods_for(&bob.key).await?.len(), 2);
+    let frank = find("frank@contoso.com").await?;
+    assert!(frank.state.locked, "{:?}", frank.state);
+
+    // Frank unlocks himself through the service.
+    let flow = s
+        .verified_flow(
+            &StartRecovery {
+                user_id: "frank@contoso.com".into(),
+                intent: Intent::Unlock,
+                captcha_id: String::new(),
+                captcha_answer: String::new(),
+            },
+            "frank.okafor@example.net",
+        )
+        .await?;
+    let done = s.client.unlock(&flow.flow_id).await?;
+    assert_eq!(done.outcome, Outcome::AccountUnlocked);
+    assert!(!find("frank").await?.state.locked);
+    s.stop().await;
+    Ok(())
+}

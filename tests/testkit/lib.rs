@@ -1,6 +1,8 @@
 //! The testkit: starts the real service in-process on port 0 with fresh databases, a real SMTP
 //! server on loopback that captures mail, a clock the test moves, and a typed client.
 
+pub mod demo_users;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-const USAGE: &str = "usage: cargo xtask <demo [--data-dir DIR] | test | check | bench>
+const USAGE: &str = "usage: cargo xtask <demo [--directory embedded|ldap|ad] [--data-dir DIR] | test | check | bench>
 
-  demo   run the reset service with demo users on its embedded defaults
+  demo   run the reset service with demo users on its embedded defaults, or against a private
+         OpenLDAP (--directory ldap) or Samba Active Directory DC (--directory ad, needs root)
+         holding the same users
   test   run every test (unit, store and directory stories, end to end), after format, licence
          (cargo deny) and clippy checks
   check  the format, licence and clippy checks only
@@ -68,28 +70,71 @@ fn run(root: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The value after `flag` in `args`, if the flag is there.
+fn flag_value<'a>(args: &'a [String], flag: &str) -> anyhow::Result<Option<&'a str>> {
+    match args.iter().position(|a| a == flag) {
+        Some(i) => Ok(Some(
+            args.get(i + 1)
+                .map(String::as_str)
+                .with_context(|| format!("{flag} needs a value"))?,
+        )),
+        None => Ok(None),
+    }
+}
+
 fn demo(root: &Path, rest: &[String]) -> anyhow::Result<()> {
+    let directory = flag_value(rest, "--directory")?.unwrap_or("embedded");
+    if !matches!(directory, "embedded" | "ldap" | "ad") {
+        bail!("--directory must be embedded, ldap or ad, not {directory:?}");
+    }
     ui_built(root)?;
-    run(
-        root,
-        "cargo",
-        &[
-            "build",
-            "--locked",
+    let mut build = vec![
+        "build",
+        "--locked",
+        "--package",
+        "latchkey-server",
+        "--package",
+        "latchkey-desktop",
+    ];
+    if directory != "embedded" {
+        build.extend([
             "--package",
-            "latchkey-server",
-            "--package",
-            "latchkey-desktop",
-        ],
-    )?;
-    let data_dir = match rest.iter().position(|a| a == "--data-dir") {
-        Some(i) => PathBuf::from(rest.get(i + 1).context("--data-dir needs a folder")?),
+            "latchkey-tests",
+            "--bin",
+            "latchkey-demo-directory",
+        ]);
+    }
+    // `--bin` narrows every package to that binary, so the service and desktop build first.
+    if directory == "embedded" {
+        run(root, "cargo", &build)?;
+    } else {
+        run(root, "cargo", &build[..6])?;
+        run(root, "cargo", &build)?;
+    }
+    let data_dir = match flag_value(rest, "--data-dir")? {
+        Some(dir) => PathBuf::from(dir),
         None => root.join("latchkey-demo"),
     };
-    let addr = std::env::var("LATCHKEY_HTTP__ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let mut server = Command::new(root.join("target/debug/latchkey-server"))
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    // An LDAP or AD demo: the private directory first; it stops when its standard input closes,
+    // that is when this process ends, however it ends.
+    let mut directory_process = None;
+    let mut server_cmd = Command::new(root.join("target/debug/latchkey-server"));
+    server_cmd
         .args(["serve", "--demo", "--data-dir"])
-        .arg(&data_dir)
+        .arg(&data_dir);
+    if directory != "embedded" {
+        let config = data_dir.join(format!("directory-{directory}.toml"));
+        let (child, ready) = start_demo_directory(root, directory, &config)?;
+        directory_process = Some(child);
+        if !ready {
+            bail!("the demo {directory} directory did not start (see its messages above)");
+        }
+        server_cmd.arg("--config").arg(&config);
+    }
+    let addr = std::env::var("LATCHKEY_HTTP__ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let mut server = server_cmd
         .current_dir(root)
         .spawn()
         .context("starting latchkey-server")?;
@@ -117,10 +162,39 @@ fn demo(root: &Path, rest: &[String]) -> anyhow::Result<()> {
         );
     }
     let status = server.wait().context("waiting for latchkey-server")?;
+    if let Some(mut child) = directory_process {
+        // Closing its standard input stops the directory.
+        drop(child.stdin.take());
+        let _ = child.wait();
+    }
     if !status.success() {
         bail!("latchkey-server stopped: {status}");
     }
     Ok(())
+}
+
+/// Starts `latchkey-demo-directory`; whether it said `ready`.
+fn start_demo_directory(
+    root: &Path,
+    kind: &str,
+    config: &Path,
+) -> anyhow::Result<(std::process::Child, bool)> {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+    let mut child = Command::new(root.join("target/debug/latchkey-demo-directory"))
+        .arg(kind)
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .current_dir(root)
+        .spawn()
+        .context("starting latchkey-demo-directory")?;
+    let stdout = child.stdout.take().context("its standard output")?;
+    let ready = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line == "ready");
+    Ok((child, ready))
 }
 
 /// Polls `GET /readyz` with a bare HTTP/1.0 request (xtask keeps its dependencies to anyhow).

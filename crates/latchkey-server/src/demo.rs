@@ -1,10 +1,16 @@
 //! `serve --demo`: the service on its embedded defaults with demo users, so a newcomer can try a
 //! whole reset with no other setup. README.md lists these users; keep the two in step.
+//!
+//! With `directory.kind = "ldap"` or `"ad"` (what `cargo xtask demo --directory …` sets up with
+//! a private slapd or Samba DC holding the same users) the directory is left as configured: the
+//! demo registers the users' emails and locks Frank there instead.
 
 use std::path::Path;
 
 use anyhow::Context as _;
 use latchkey_core::SecretString;
+use latchkey_core::user::UserId;
+use latchkey_directory::BindOutcome;
 use latchkey_directory_embedded::NewUser;
 
 use crate::config::Config;
@@ -94,12 +100,14 @@ pub fn configure(mut config: Config, data_dir: &Path) -> anyhow::Result<Config> 
         .with_context(|| format!("creating the demo folder {}", data_dir.display()))?;
     let url = |name: &str| format!("sqlite://{}", data_dir.join(name).display());
     config.store.url = url("latchkey.db");
-    config.directory.kind = "embedded".into();
-    config.directory.url = url("directory.db");
+    if config.directory.kind == "embedded" {
+        config.directory.url = url("directory.db");
+        // Group membership is the embedded directory's; the demo slapd and DC have no groups.
+        config.recovery.allowed_groups = vec![SSPR_GROUP.into()];
+    }
     config.mail.drop_dir = data_dir.join("mail");
     config.security.key = None;
     config.security.key_file = data_dir.join("latchkey.key");
-    config.recovery.allowed_groups = vec![SSPR_GROUP.into()];
     // The wizard in the browser, when it has been built (`npm run build` in ui/).
     let built = Path::new("ui/dist");
     if config.portal.dir.is_none() && built.join("index.html").is_file() {
@@ -120,18 +128,29 @@ pub fn configure(mut config: Config, data_dir: &Path) -> anyhow::Result<Config> 
     Ok(config)
 }
 
-/// Creates (or refreshes) the demo users and their registered emails.
+/// The account name of a demo user: the login's local part.
+pub fn account_name(user: &DemoUser) -> &'static str {
+    user.login
+        .split_once('@')
+        .map_or(user.login, |(name, _)| name)
+}
+
+/// Given name and surname of a demo user.
+pub fn names(user: &DemoUser) -> (&'static str, &'static str) {
+    user.display_name
+        .split_once(' ')
+        .unwrap_or((user.display_name, ""))
+}
+
+/// Creates (or refreshes) the demo users and their registered emails; on an LDAP or AD
+/// directory, finds them there (they must exist) and registers their emails.
 pub async fn seed(state: &AppState) -> anyhow::Result<()> {
-    let dir = state
-        .embedded
-        .as_ref()
-        .context("the demo needs the embedded directory")?;
+    let Some(dir) = state.embedded.as_ref() else {
+        return seed_external(state).await;
+    };
     for u in USERS {
-        let (name, _) = u.login.split_once('@').unwrap_or((u.login, ""));
-        let (given, surname) = u
-            .display_name
-            .split_once(' ')
-            .unwrap_or((u.display_name, ""));
+        let name = account_name(u);
+        let (given, surname) = names(u);
         let key = dir
             .upsert_user(NewUser {
                 login: u.login.into(),
@@ -146,16 +165,46 @@ pub async fn seed(state: &AppState) -> anyhow::Result<()> {
             })
             .await
             .with_context(|| format!("creating demo user {}", u.login))?;
-        for (slot, address) in u.emails {
-            crate::app::registration::register_email(state, &key, slot, address)
-                .await
-                .map_err(|e| anyhow::anyhow!("registering {address}: {e}"))?;
-        }
-        if u.lock {
-            let wrong = SecretString::new("not-the-password");
-            for _ in 0..state.config().directory.lockout_threshold.max(1) {
-                let _ = latchkey_directory::Directory::verify_password(dir.as_ref(), &key, &wrong)
-                    .await;
+        register_and_lock(state, u, &key).await?;
+    }
+    Ok(())
+}
+
+async fn seed_external(state: &AppState) -> anyhow::Result<()> {
+    for u in USERS {
+        let id = UserId::parse(u.login).map_err(|e| anyhow::anyhow!("{}: {e}", u.login))?;
+        let user = state
+            .directory
+            .find_user(&id)
+            .await
+            .with_context(|| format!("finding demo user {}", u.login))?
+            .with_context(|| {
+                format!(
+                    "demo user {} is not in the {} directory; `cargo xtask demo --directory {}` \
+                     starts one that holds the demo users",
+                    u.login,
+                    state.directory.kind(),
+                    state.directory.kind()
+                )
+            })?;
+        register_and_lock(state, u, &user.key).await?;
+    }
+    Ok(())
+}
+
+/// Registers the user's emails and, for Frank, fails sign-ins until the directory locks him.
+async fn register_and_lock(state: &AppState, u: &DemoUser, key: &str) -> anyhow::Result<()> {
+    for (slot, address) in u.emails {
+        crate::app::registration::register_email(state, key, slot, address)
+            .await
+            .map_err(|e| anyhow::anyhow!("registering {address}: {e}"))?;
+    }
+    if u.lock {
+        let wrong = SecretString::new("not-the-password");
+        // Each directory has its own threshold; stop when it says locked.
+        for _ in 0..20 {
+            if state.directory.verify_password(key, &wrong).await? == BindOutcome::Locked {
+                break;
             }
         }
     }
