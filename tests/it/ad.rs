@@ -44,18 +44,38 @@ async fn reset_through_the_service_writes_active_directory() -> anyhow::Result<(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let flow = s
-        .verified_flow(
-            &StartRecovery {
-                user_id: "maya@example.test".into(),
-                intent: Intent::Reset,
-                captcha_id: String::new(),
-                captcha_answer: String::new(),
-            },
-            "maya.alt@example.net",
-        )
+        .client
+        .start_recovery(&StartRecovery {
+            user_id: "maya@example.test".into(),
+            intent: Intent::Reset,
+            captcha_id: String::new(),
+            captcha_answer: String::new(),
+        })
         .await?;
+    let ch = s
+        .client
+        .start_challenge(&flow.flow_id, &flow.methods[0].id)
+        .await?;
+    let code = s.next_code("maya.alt@example.net").await?;
+    let verified = s
+        .client
+        .verify(&flow.flow_id, &ch.challenge_id, &code)
+        .await?;
+    // Once proven, the wizard is told the domain's rules: its length, complexity and history.
+    let policy = verified.password_policy.expect("the user's rules");
+    assert_eq!(policy.min_length, testing_ad::MIN_LENGTH as u32);
+    assert_eq!(policy.required_classes, 3);
+    assert_eq!(policy.history, testing_ad::HISTORY);
+    let rating = s
+        .client
+        .check_password("Qz8#vLp2w", None, Some(&flow.flow_id))
+        .await?;
+    assert!(
+        rating.violations.iter().any(|v| v.rule == "too_short"),
+        "{rating:?}"
+    );
     // The domain's own rules apply on top of ours: nine characters pass our policy (minimum 8)
-    // but not the domain's minimum of 10, and AD's refusal comes back as a listed rule.
+    // but not the domain's minimum of 10, so the service refuses them with a listed rule.
     let refused = s
         .client
         .set_password(&flow.flow_id, "Qz8#vLp2w")

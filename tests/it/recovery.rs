@@ -50,6 +50,11 @@ async fn reset_with_one_method() -> anyhow::Result<()> {
         .verify(&flow.flow_id, &ch.challenge_id, &code)
         .await?;
     assert_eq!((v.methods_verified, v.next), (1, NextStep::SetPassword));
+    // The embedded directory adds no rules: the service's own, with its own history.
+    assert_eq!(
+        v.password_policy.as_ref(),
+        Some(&s.client.config().await?.password_policy)
+    );
     assert_eq!(
         s.client
             .challenge_status(&flow.flow_id, &ch.challenge_id)

@@ -189,6 +189,17 @@ impl Assessment {
     }
 }
 
+/// Rules a directory enforces for one user on top of the policy (a fine-grained policy's
+/// length, Active Directory's complexity), so the service refuses what the directory would,
+/// with the same rule codes. They only ever tighten the policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tightening {
+    /// Minimum length the directory demands (0: none).
+    pub min_length: usize,
+    /// Character classes the directory demands (0: none).
+    pub required_classes: u8,
+}
+
 impl PasswordPolicy {
     /// Rates `password` against every rule but history (which needs stored hashes; the caller
     /// adds [`Rule::InHistory`] when it applies).
@@ -198,14 +209,35 @@ impl PasswordPolicy {
         user: &UserContext,
         extra_inputs: &[&str],
     ) -> Assessment {
+        self.assess_tightened(password, user, extra_inputs, Tightening::default())
+    }
+
+    /// The minimum length with `t` applied.
+    pub fn min_length_with(&self, t: Tightening) -> usize {
+        self.min_length.max(t.min_length)
+    }
+
+    /// The character classes required with `t` applied.
+    pub fn required_classes_with(&self, t: Tightening) -> u8 {
+        self.required_classes.max(t.required_classes).min(4)
+    }
+
+    /// [`PasswordPolicy::assess`], with a directory's rules for the user on top.
+    pub fn assess_tightened(
+        &self,
+        password: &SecretString,
+        user: &UserContext,
+        extra_inputs: &[&str],
+        tightening: Tightening,
+    ) -> Assessment {
         let normalized: String = password.expose().nfkc().collect();
         let chars = normalized.chars().count();
         let mut violations = Vec::new();
+        let min_length = self.min_length_with(tightening);
+        let required_classes = self.required_classes_with(tightening);
 
-        if chars < self.min_length {
-            violations.push(Rule::TooShort {
-                min: self.min_length,
-            });
+        if chars < min_length {
+            violations.push(Rule::TooShort { min: min_length });
         }
         if chars > self.max_length {
             violations.push(Rule::TooLong {
@@ -221,9 +253,9 @@ impl PasswordPolicy {
         if self.reject_user_names && contains_name(&normalized, user) {
             violations.push(Rule::ContainsUserName);
         }
-        if self.required_classes > 0 && classes(&normalized) < self.required_classes {
+        if required_classes > 0 && classes(&normalized) < required_classes {
             violations.push(Rule::TooFewClasses {
-                required: self.required_classes,
+                required: required_classes,
             });
         }
 
@@ -387,6 +419,51 @@ mod tests {
         assert!(
             strength(&long, &UserContext::default(), &[]).score >= 3,
             "long passwords are rated by prefix"
+        );
+    }
+
+    #[test]
+    fn a_directory_only_tightens() {
+        let p = PasswordPolicy::default();
+        let t = Tightening {
+            min_length: 14,
+            required_classes: 3,
+        };
+        let rate = |pw: &str, t| -> Vec<&'static str> {
+            p.assess_tightened(&SecretString::new(pw), &alice(), &[], t)
+                .violations
+                .iter()
+                .map(Rule::code)
+                .collect()
+        };
+        // Fine for the service alone; short and one class for the directory's rules.
+        assert_eq!(
+            rate("vivid-orbit-canyon", Tightening::default()),
+            Vec::<&str>::new()
+        );
+        let got = rate("vivid-orbit-cz", t);
+        assert!(got.contains(&"too_few_classes"), "{got:?}");
+        let got = rate("vivid-orbit-c", t);
+        assert!(
+            got.contains(&"too_short") && got.contains(&"too_few_classes"),
+            "{got:?}"
+        );
+        assert_eq!(rate("Vivid-Orbit-71-Canyon", t), Vec::<&str>::new());
+        let short = p.assess_tightened(&SecretString::new("Ab1-x"), &alice(), &[], t);
+        assert!(short.violations.contains(&Rule::TooShort { min: 14 }));
+        // A looser directory changes nothing.
+        let loose = Tightening {
+            min_length: 4,
+            required_classes: 1,
+        };
+        assert_eq!(p.min_length_with(loose), p.min_length);
+        assert_eq!(p.required_classes_with(loose), 1);
+        assert_eq!(
+            p.required_classes_with(Tightening {
+                min_length: 0,
+                required_classes: 9
+            }),
+            4
         );
     }
 

@@ -353,6 +353,11 @@ pub struct ChallengeVerified {
     pub methods_required: u8,
     /// What comes next.
     pub next: NextStep,
+    /// The password rules for this user (the directory's fine-grained policy or complexity
+    /// applied), once every required method is verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub password_policy: Option<PolicySummary>,
 }
 
 /// Where a challenge stands (`GET /recovery/{flow_id}/challenges/{challenge_id}`).

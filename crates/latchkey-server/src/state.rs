@@ -226,15 +226,12 @@ impl AppState {
                 unlock: config.recovery.unlock,
                 change: config.recovery.change,
             },
-            password_policy: proto::PolicySummary {
-                min_length: u32::try_from(p.min_length).unwrap_or(u32::MAX),
-                max_length: u32::try_from(p.max_length).unwrap_or(u32::MAX),
-                min_score: p.min_score,
-                required_classes: p.required_classes,
-                history: p.history,
-                reject_user_names: p.reject_user_names,
-                banned_list: !policy.banned.is_empty(),
-            },
+            // Before anyone is known, the service's own rules.
+            password_policy: crate::app::password::policy_summary(
+                &policy,
+                Default::default(),
+                p.history,
+            ),
             captcha: if config.captcha.kind == "off" {
                 proto::CaptchaKind::Off
             } else {

@@ -296,7 +296,12 @@ methods_required: number,
 /**
  * What comes next.
  */
-next: NextStep, };
+next: NextStep, 
+/**
+ * The password rules for this user (the directory's fine-grained policy or complexity
+ * applied), once every required method is verified.
+ */
+password_policy?: PolicySummary, };
 
 export type ChallengeStatus = { 
 /**

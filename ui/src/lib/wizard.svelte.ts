@@ -13,6 +13,7 @@ import type {
   Intent,
   Outcome,
   PasswordRating,
+  PolicySummary,
   RecoveryStarted,
   ServiceConfig,
   StartRecovery,
@@ -90,6 +91,8 @@ export class Wizard {
   newPassword = $state('');
   confirmPassword = $state('');
   rating = $state<PasswordRating | null>(null);
+  /** The rules for the proven user (their directory's policy applied), once verified. */
+  userPolicy = $state<PolicySummary | null>(null);
   /** Rules the service refused the last submitted password for, until it is edited. */
   rejected = $state<Violation[]>([]);
 
@@ -103,6 +106,11 @@ export class Wizard {
 
   constructor(backend: Backend) {
     this.backend = backend;
+  }
+
+  /** The rules the new-password screen shows and checks: the user's own once known. */
+  get policy(): PolicySummary | null {
+    return this.userPolicy ?? this.config?.password_policy ?? null;
   }
 
   get kiosk(): boolean {
@@ -281,6 +289,7 @@ export class Wizard {
           this.methodId = flow.methods.find((m) => !this.isVerified(m.id))?.id ?? null;
           this.screen = 'methods';
         } else {
+          this.userPolicy = v.password_policy ?? null;
           this.screen = 'password';
         }
       },
@@ -349,7 +358,7 @@ export class Wizard {
 
   /** Checks what can be checked here before a password goes to the service. */
   #checkNewPassword(errors: Partial<Record<Field, string>>): void {
-    const policy = this.config?.password_policy;
+    const policy = this.policy;
     const len = passwordLength(this.newPassword);
     if (this.newPassword === '') errors['new-password'] = t('password.required');
     else if (policy && len < policy.min_length) errors['new-password'] = t('violation.too_short', { min: policy.min_length });
@@ -489,6 +498,7 @@ export class Wizard {
     this.newPassword = '';
     this.confirmPassword = '';
     this.rating = null;
+    this.userPolicy = null;
     this.#ratingSeq += 1;
     this.rejected = [];
     this.outcome = null;

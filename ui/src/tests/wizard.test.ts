@@ -61,11 +61,15 @@ describe('reset', () => {
     expect(second.checked).toBe(true);
     await verifySelectedMethod();
 
+    // Her directory's fine-grained policy, not the service's defaults, is what the screen shows.
     await heading('Choose a new password');
-    await choosePassword(NEW_PASSWORD);
+    expect(screen.getByText('Have 14 to 256 characters')).toBeTruthy();
+    expect(screen.queryByText('Have 8 to 256 characters')).toBeNull();
+    expect(screen.getByText('Use at least 3 of: lowercase, uppercase, digits, symbols')).toBeTruthy();
+    await choosePassword('Plum-Orbit-Canvas-River-7');
     await click('Finish');
     await heading('Your password has been reset');
-    expect(backend.passwordOf('carol')).toBe(NEW_PASSWORD);
+    expect(backend.passwordOf('carol')).toBe('Plum-Orbit-Canvas-River-7');
   });
 
   it('lets bob choose which of two emails gets the code', async () => {

@@ -4,7 +4,7 @@
 use latchkey_core::SecretString;
 use latchkey_core::audit::{AuditAction, Outcome};
 use latchkey_core::clock::Timestamp;
-use latchkey_core::policy::{Assessment, Rule, UserContext};
+use latchkey_core::policy::{Assessment, PasswordPolicy, Rule, Tightening, UserContext};
 use latchkey_core::ratelimit::{Action, Scope};
 use latchkey_core::user::UserId;
 use latchkey_directory::{BindOutcome, DirectoryError, DirectoryUser};
@@ -14,12 +14,72 @@ use super::{Caller, Source, audit, notify, rate_limit};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-fn assess(state: &AppState, names: &UserContext, password: &SecretString) -> Assessment {
-    state.policy.assess(
+fn assess(
+    state: &AppState,
+    names: &UserContext,
+    password: &SecretString,
+    tightening: Tightening,
+) -> Assessment {
+    state.policy.assess_tightened(
         password,
         names,
         &[state.config().organisation.name.as_str()],
+        tightening,
     )
+}
+
+/// The policy as the wizard shows it, with a directory's rules for one user applied and the
+/// history depth that is actually enforced.
+pub fn policy_summary(
+    policy: &PasswordPolicy,
+    tightening: Tightening,
+    history: u32,
+) -> proto::PolicySummary {
+    proto::PolicySummary {
+        min_length: u32::try_from(policy.min_length_with(tightening)).unwrap_or(u32::MAX),
+        max_length: u32::try_from(policy.max_length).unwrap_or(u32::MAX),
+        min_score: policy.min_score,
+        required_classes: policy.required_classes_with(tightening),
+        history,
+        reject_user_names: policy.reject_user_names,
+        banned_list: !policy.banned.is_empty(),
+    }
+}
+
+/// The rules the directory enforces for `user` (a ppolicy entry, AD's domain policy or the
+/// user's fine-grained PSO), as a tightening of the service's policy, and the history depth in
+/// force. When the directory cannot say, the service's own policy stands: the directory still
+/// enforces its rules when the password is written, and its refusal is translated then.
+pub async fn directory_rules(state: &AppState, user: &DirectoryUser) -> (Tightening, u32) {
+    let service_history = if state.directory.keeps_history() {
+        0
+    } else {
+        state.policy.history
+    };
+    match state.directory.password_rules(user).await {
+        Ok(rules) => {
+            let tightening = Tightening {
+                min_length: rules.min_length.unwrap_or(0),
+                required_classes: if rules.complexity { 3 } else { 0 },
+            };
+            let history = if state.directory.keeps_history() {
+                rules.history.unwrap_or(0)
+            } else {
+                service_history
+            };
+            (tightening, history)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the directory's password rules could not be read");
+            (Tightening::default(), service_history)
+        }
+    }
+}
+
+/// The policy summary for one user, for the wizard's new-password screen.
+pub async fn summary_for(state: &AppState, user: &DirectoryUser) -> proto::PolicySummary {
+    let (tightening, history) = directory_rules(state, user).await;
+    policy_summary(&state.policy, tightening, history)
 }
 
 /// Refuses `password` for `user` with every rule it breaks, history included.
@@ -29,7 +89,8 @@ pub async fn enforce_policy(
     password: &SecretString,
 ) -> Result<(), ApiError> {
     let names = UserContext::from_values(user.name_values());
-    let mut violations = assess(state, &names, password).violations;
+    let (tightening, _) = directory_rules(state, user).await;
+    let mut violations = assess(state, &names, password, tightening).violations;
     if in_history(state, user, password).await? {
         violations.push(Rule::InHistory {
             remembered: state.policy.history,
@@ -252,6 +313,7 @@ pub async fn check(
     .await?;
     let password = SecretString::new(req.password.expose());
     let mut values: Vec<String> = Vec::new();
+    let mut tightening = Tightening::default();
     if let Some(raw) = req.user_id.as_deref() {
         // Only what the caller typed: looking the user up would tell whether they exist.
         if let Ok(id) = UserId::parse(raw) {
@@ -267,10 +329,12 @@ pub async fn check(
             && let Some(user) = state.directory.find_user(&id).await?
         {
             values.extend(user.name_values().into_iter().map(str::to_owned));
+            // ...and the rules the directory holds for them.
+            tightening = directory_rules(state, &user).await.0;
         }
     }
     let names = UserContext::from_values(values.iter().map(String::as_str));
-    let a = assess(state, &names, &password);
+    let a = assess(state, &names, &password, tightening);
     Ok(proto::PasswordRating {
         acceptable: a.acceptable(),
         score: a.strength.score,

@@ -656,6 +656,12 @@ pub async fn verify(
         return Err(ApiError::Conflict);
     }
     let progress = flow.progress();
+    // Proven: the new-password screen may show the rules the directory holds for this user.
+    let password_policy = if progress.complete() && state.config().recovery.reset {
+        Some(password::summary_for(state, &flow_user(state, &flow).await?).await)
+    } else {
+        None
+    };
     Ok(proto::ChallengeVerified {
         methods_verified: progress.verified,
         methods_required: progress.required,
@@ -664,6 +670,7 @@ pub async fn verify(
         } else {
             proto::NextStep::ChooseAnotherMethod
         },
+        password_policy,
     })
 }
 

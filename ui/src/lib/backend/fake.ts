@@ -53,6 +53,8 @@ interface FakeUser {
   required: number;
   selfService: boolean;
   locked: boolean;
+  /** Rules the user's directory adds (a fine-grained policy), over the service's. */
+  policy?: Partial<PolicySummary>;
 }
 
 interface FakeFlow {
@@ -118,7 +120,11 @@ function demoUsers(): FakeUser[] {
   return [
     user('alice', ['martin'], 'Tulip-Harbor-Violet-7', ['a•••@example.net']),
     user('bob', ['chen'], 'Copper-Lantern-Quiet-3', ['b•••@example.net', 'b•••@example.org']),
-    user('carol', ['diaz'], 'Saffron-Glacier-Ember-9', ['c•••@example.net', 'c•••@example.org'], { required: 2 }),
+    // An administrator: two methods, and a stricter fine-grained policy in her directory.
+    user('carol', ['diaz'], 'Saffron-Glacier-Ember-9', ['c•••@example.net', 'c•••@example.org'], {
+      required: 2,
+      policy: { min_length: 14, required_classes: 3 },
+    }),
     user('dave', ['ito'], 'Marble-Fjord-Cactus-5', ['d•••@example.net'], { selfService: false }),
     // Erin registered nothing: the service answers with a decoy, as for an unknown id.
     user('erin', [], 'Pepper-Nebula-Willow-2', []),
@@ -317,8 +323,13 @@ export class FakeBackend implements Backend {
     return this.#users.find((u) => u.account === account) ?? null;
   }
 
+  /** The service's policy with the user's directory rules applied. */
+  #policyOf(user: FakeUser | null): PolicySummary {
+    return { ...this.serviceConfig.password_policy, ...(user?.policy ?? {}) };
+  }
+
   #rate(password: string, user: FakeUser | null): PasswordRating {
-    return fakeRating(password, this.serviceConfig.password_policy, user?.names ?? []);
+    return fakeRating(password, this.#policyOf(user), user?.names ?? []);
   }
 
   #flow(flowId: string): FakeFlow {
@@ -445,6 +456,7 @@ export class FakeBackend implements Backend {
       methods_verified: flow.verified.size,
       methods_required: flow.required,
       next: done ? 'set_password' : 'choose_another_method',
+      ...(done ? { password_policy: this.#policyOf(flow.user) } : {}),
     };
   }
 
@@ -488,16 +500,17 @@ export class FakeBackend implements Backend {
 
   async ratePassword(password: string, userId: string | null, flowId: string | null): Promise<PasswordRating> {
     await this.#enter('ratePassword', [password, userId, flowId]);
-    let user: FakeUser | null = null;
-    if (flowId) user = this.#flows.get(flowId)?.user ?? null;
-    else if (userId) {
+    if (flowId) return this.#rate(password, this.#flows.get(flowId)?.user ?? null);
+    let names: string[] = [];
+    if (userId) {
       try {
-        user = this.#lookup(userId);
+        names = this.#lookup(userId)?.names ?? [];
       } catch {
-        user = null;
+        names = [];
       }
     }
-    return this.#rate(password, user);
+    // Like the service: an id alone gives names to check, never the user's directory rules.
+    return fakeRating(password, this.serviceConfig.password_policy, names);
   }
 
   async close(): Promise<void> {
