@@ -106,6 +106,9 @@ struct Memory {
     /// The flow in progress and the user id typed to start it, so a password can be rated
     /// against that user's names when the wizard passes only the flow id.
     flow: Option<(String, String)>,
+    /// The proven user's rules (their directory's policy applied), from the last verification
+    /// of that flow, so the local rating checks what the service will.
+    flow_policy: Option<(String, proto::PolicySummary)>,
 }
 
 impl Desktop {
@@ -229,8 +232,13 @@ impl Desktop {
         challenge_id: &str,
         code: &Secret,
     ) -> Result<proto::ChallengeVerified, Error> {
-        self.call(async |c| c.verify(flow_id, challenge_id, code.expose()).await)
-            .await
+        let verified = self
+            .call(async |c| c.verify(flow_id, challenge_id, code.expose()).await)
+            .await?;
+        if let Some(policy) = &verified.password_policy {
+            self.memory().flow_policy = Some((flow_id.to_owned(), policy.clone()));
+        }
+        Ok(verified)
     }
 
     /// `POST /recovery/{flow_id}/password`; the flow is over once it succeeds.
@@ -286,18 +294,26 @@ impl Desktop {
             Some(c) => c,
             None => self.fetch_config(conn).await?,
         };
-        let flow_user = {
+        let (flow_user, flow_policy) = {
             let memory = self.memory();
-            match (flow_id, &memory.flow) {
+            let user = match (flow_id, &memory.flow) {
                 (Some(id), Some((flow, user))) if id == flow => Some(user.clone()),
                 _ => None,
-            }
+            };
+            let policy = match (flow_id, &memory.flow_policy) {
+                (Some(id), Some((flow, policy))) if id == flow => Some(policy.clone()),
+                _ => None,
+            };
+            (user, policy)
         };
         let mut names = vec![config.organisation.name.as_str()];
         if let Some(name) = &conn.settings.branding.organisation {
             names.push(name);
         }
-        let policy = rating::policy(&config.password_policy, &names);
+        let policy = rating::policy(
+            flow_policy.as_ref().unwrap_or(&config.password_policy),
+            &names,
+        );
         Ok(rating::rate(
             &policy,
             &names,
@@ -322,6 +338,13 @@ impl Desktop {
         let mut memory = self.memory();
         if memory.flow.as_ref().is_some_and(|(f, _)| f == flow_id) {
             memory.flow = None;
+        }
+        if memory
+            .flow_policy
+            .as_ref()
+            .is_some_and(|(f, _)| f == flow_id)
+        {
+            memory.flow_policy = None;
         }
     }
 
@@ -606,6 +629,46 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(serde_json::to_value(&e).unwrap(), body);
+    }
+
+    #[tokio::test]
+    async fn a_verified_flow_is_rated_against_the_users_own_rules() {
+        // The service's policy: 12 characters, no classes. The user's directory: 14 and three
+        // classes (a fine-grained policy), told once every method is verified.
+        let verified = json!({
+            "methods_verified": 1, "methods_required": 1, "next": "set_password",
+            "password_policy": {
+                "min_length": 14, "max_length": 256, "min_score": 3, "required_classes": 3,
+                "history": 24, "reject_user_names": true, "banned_list": true
+            }
+        });
+        let addr = answering("200 OK", verified.to_string());
+        let d = desktop(&format!("http://{addr}"));
+        d.memory().config = Some(serde_json::from_value(service_config("Contoso")).unwrap());
+        let pw = Secret::new("lantern-fjord-velvet");
+        let rules = |r: &proto::PasswordRating| -> Vec<String> {
+            r.violations.iter().map(|v| v.rule.clone()).collect()
+        };
+        // Before verification: the service's rules only.
+        let before = d.rate_password(&pw, None, Some("flow-1")).await.unwrap();
+        assert!(before.acceptable, "{:?}", rules(&before));
+        let v = d
+            .verify("flow-1", "ch", &Secret::new("123456"))
+            .await
+            .unwrap();
+        assert_eq!(v.password_policy.as_ref().map(|p| p.min_length), Some(14));
+        let after = d.rate_password(&pw, None, Some("flow-1")).await.unwrap();
+        assert_eq!(rules(&after), ["too_few_classes"]);
+        // Another flow (or none) still gets the service's rules.
+        let other = d.rate_password(&pw, None, Some("flow-2")).await.unwrap();
+        assert!(other.acceptable);
+        d.forget_flow("flow-1");
+        assert!(
+            d.rate_password(&pw, None, Some("flow-1"))
+                .await
+                .unwrap()
+                .acceptable
+        );
     }
 
     #[tokio::test]
