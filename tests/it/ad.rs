@@ -15,7 +15,7 @@ async fn reset_through_the_service_writes_active_directory() -> anyhow::Result<(
     if !testing_ad::samba_available()? {
         return Ok(());
     }
-    let dc = TestSamba::start(&[TestAdUser::new("maya", "Maya-Initial-Pass-1")])?;
+    let dc = TestSamba::start(&[TestAdUser::new("maya", "Harbor-Initial-Pass-1")])?;
     let ca = dc.ca_file.clone();
     let password = dc.settings().bind_password.expose().to_owned();
     let s = TestServer::start_with(move |c| {
@@ -65,7 +65,9 @@ async fn reset_through_the_service_writes_active_directory() -> anyhow::Result<(
     let policy = verified.password_policy.expect("the user's rules");
     assert_eq!(policy.min_length, testing_ad::MIN_LENGTH as u32);
     assert_eq!(policy.required_classes, 3);
-    assert_eq!(policy.history, testing_ad::HISTORY);
+    // AD skips history on administrative resets, so the service keeps its own (5), which
+    // remembers more than the domain's (3).
+    assert_eq!(policy.history, 5.max(testing_ad::HISTORY));
     let rating = s
         .client
         .check_password("Qz8#vLp2w", None, Some(&flow.flow_id))
@@ -109,9 +111,32 @@ async fn reset_through_the_service_writes_active_directory() -> anyhow::Result<(
     assert_eq!(
         state
             .directory
-            .verify_password(&user.key, &"Maya-Initial-Pass-1".into())
+            .verify_password(&user.key, &"Harbor-Initial-Pass-1".into())
             .await?,
         BindOutcome::Invalid
+    );
+    // A refusal only AD can make: its own history remembers the seeded password, which the
+    // service never saw. The change is refused with the rule, not "constraint violation".
+    let refused = s
+        .client
+        .change_password(
+            "maya@example.test",
+            "Plum-Orbit-Canvas-River-7",
+            "Harbor-Initial-Pass-1",
+        )
+        .await
+        .unwrap_err();
+    let latchkey_client::ClientError::Api { body, .. } = &refused else {
+        panic!("{refused}")
+    };
+    assert_eq!(body.code, "password_rejected", "{body:?}");
+    assert_eq!(
+        body.violations
+            .iter()
+            .map(|v| v.rule.as_str())
+            .collect::<Vec<_>>(),
+        ["in_history"],
+        "{body:?}"
     );
     s.stop().await;
     Ok(())

@@ -80,12 +80,12 @@ const JOURNEYS = {
     await page.getByRole('button', { name: L['password.finish'] }).click();
     await page.getByText(L['password.rejected']).waitFor();
     await scan('new password (rejected)');
-    await page.getByLabel(L['password.new'], { exact: true }).fill('plum-orbit-canvas-river');
-    await page.getByLabel(L['password.confirm'], { exact: true }).fill('plum-orbit-canvas-rive');
+    await page.getByLabel(L['password.new'], { exact: true }).fill('Plum-Orbit-Canvas-River-7');
+    await page.getByLabel(L['password.confirm'], { exact: true }).fill('Plum-Orbit-Canvas-River-');
     await page.getByLabel(L['password.confirm'], { exact: true }).blur();
     await page.getByText(L['password.mismatch']).waitFor();
     await scan('new password (mismatch)');
-    await page.getByLabel(L['password.confirm'], { exact: true }).fill('plum-orbit-canvas-river');
+    await page.getByLabel(L['password.confirm'], { exact: true }).fill('Plum-Orbit-Canvas-River-7');
     await page.getByRole('button', { name: L['password.finish'] }).click();
     await page.getByRole('heading', { level: 1, name: L['done.password_reset'] }).waitFor();
     await scan('done (reset)');

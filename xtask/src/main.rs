@@ -142,24 +142,11 @@ fn demo(root: &Path, rest: &[String]) -> anyhow::Result<()> {
         let _ = server.kill();
         bail!("the demo service did not become ready on {addr}");
     }
-    let has_display =
-        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    if has_display {
-        let config = data_dir.join("desktop.toml");
-        std::fs::write(&config, format!("service_url = \"http://{addr}\"\n"))
-            .context("writing the demo desktop config")?;
-        eprintln!(
-            "Opening the desktop wizard; the same wizard is in your browser at http://{addr}/"
-        );
-        Command::new(root.join("target/debug/latchkey"))
-            .env("LATCHKEY_DESKTOP_CONFIG", &config)
-            .current_dir(root)
-            .spawn()
-            .context("starting the desktop wizard")?;
-    } else {
-        eprintln!(
-            "No display: the desktop wizard is not opened. The wizard is in your browser at http://{addr}/"
-        );
+    if let Err(e) = open_desktop(root, &data_dir, &addr) {
+        // Don't leave a service behind on the port.
+        let _ = server.kill();
+        let _ = server.wait();
+        return Err(e);
     }
     let status = server.wait().context("waiting for latchkey-server")?;
     if let Some(mut child) = directory_process {
@@ -170,6 +157,28 @@ fn demo(root: &Path, rest: &[String]) -> anyhow::Result<()> {
     if !status.success() {
         bail!("latchkey-server stopped: {status}");
     }
+    Ok(())
+}
+
+/// Opens the desktop wizard against the demo service when there is a display.
+fn open_desktop(root: &Path, data_dir: &Path, addr: &str) -> anyhow::Result<()> {
+    let has_display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if !has_display {
+        eprintln!(
+            "No display: the desktop wizard is not opened. The wizard is in your browser at http://{addr}/"
+        );
+        return Ok(());
+    }
+    let config = data_dir.join("desktop.toml");
+    std::fs::write(&config, format!("service_url = \"http://{addr}\"\n"))
+        .context("writing the demo desktop config")?;
+    eprintln!("Opening the desktop wizard; the same wizard is in your browser at http://{addr}/");
+    Command::new(root.join("target/debug/latchkey"))
+        .env("LATCHKEY_DESKTOP_CONFIG", &config)
+        .current_dir(root)
+        .spawn()
+        .context("starting the desktop wizard")?;
     Ok(())
 }
 

@@ -451,7 +451,7 @@ mod tests {
         assert_eq!(rate("Vivid-Orbit-71-Canyon", t), Vec::<&str>::new());
         let short = p.assess_tightened(&SecretString::new("Ab1-x"), &alice(), &[], t);
         assert!(short.violations.contains(&Rule::TooShort { min: 14 }));
-        // A looser directory changes nothing.
+        // A looser length changes nothing; classes where the service asks for none apply.
         let loose = Tightening {
             min_length: 4,
             required_classes: 1,

@@ -489,7 +489,10 @@ impl Directory for AdDirectory {
     }
 
     fn keeps_history(&self) -> bool {
-        true
+        // AD applies its history to changes only: an administrative `unicodePwd` replace skips
+        // it (the policy-hints control that would apply it is Windows-only; Samba answers rc
+        // 12). So the service keeps its own history for resets.
+        false
     }
 
     async fn ping(&self) -> DirectoryResult<()> {
@@ -859,7 +862,8 @@ mod tests {
         ldaps.url = "ldaps://dc.example.test".to_owned();
         let d = AdDirectory::new(ldaps, Arc::new(SystemClock)).unwrap();
         assert_eq!(d.kind(), "ad");
-        assert!(d.keeps_history());
+        // AD skips history on resets, so the service keeps its own.
+        assert!(!d.keeps_history());
         assert!(d.check_key("CN=a,CN=Users,DC=example,DC=test").is_ok());
         assert!(d.check_key("CN=a,DC=evil,DC=test").is_err());
     }

@@ -472,11 +472,17 @@ impl LdapDirectory {
             return Ok(());
         }
         let mut ldap = self.service().await?;
-        let res = ldap
+        let res = match ldap
             .with_timeout(self.settings.operation_timeout)
             .modify(key, mods)
             .await
-            .map_err(unavailable)?;
+        {
+            Ok(res) => res,
+            Err(e) => {
+                self.drop_service(&ldap).await;
+                return Err(unavailable(e));
+            }
+        };
         match res.rc {
             0 => Ok(()),
             rc::NO_SUCH_OBJECT => Err(DirectoryError::NotFound),
@@ -667,8 +673,16 @@ impl Directory for LdapDirectory {
             (rc::INVALID_CREDENTIALS, Some(PolicyError::PasswordExpired)) => {
                 let _ = ldap.unbind().await;
                 let mut service = self.service().await?;
-                self.password_modify(&mut service, Some(key), Some(old_password), new_password)
-                    .await?
+                match self
+                    .password_modify(&mut service, Some(key), Some(old_password), new_password)
+                    .await
+                {
+                    Ok(res) => res,
+                    Err(e) => {
+                        self.drop_service(&service).await;
+                        return Err(e);
+                    }
+                }
             }
             (rc::INVALID_CREDENTIALS, Some(PolicyError::AccountLocked)) => {
                 let _ = ldap.unbind().await;

@@ -2,11 +2,12 @@
 //! flavours. A few connections are kept (each multiplexes many operations; several let the
 //! server work on them in parallel and keep one slow Samba reset from queueing every search).
 //! Each is bound on first use and forgotten after a transport error, so the next call
-//! reconnects (the server restarted); searches are retried once on a fresh connection.
+//! reconnects (the server restarted); searches are retried once on a fresh connection in the
+//! same slot.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use latchkey_core::secret::SecretString;
@@ -23,10 +24,13 @@ pub(crate) struct ServiceConnection {
     bind_dn: String,
     bind_password: SecretString,
     timeout: Duration,
-    /// Each slot is `None` until first use and after an error.
-    slots: Vec<Mutex<Option<Ldap>>>,
+    /// Each slot is `None` until first use and after an error; otherwise its connection and
+    /// that connection's generation.
+    slots: Vec<Mutex<Option<(u64, Ldap)>>>,
     /// Round-robin position.
     next: AtomicUsize,
+    /// Numbers every connection made, so a stale lease cannot forget its successor.
+    generations: AtomicU64,
 }
 
 /// A bound service connection borrowed from the pool; hand it back to
@@ -34,6 +38,7 @@ pub(crate) struct ServiceConnection {
 pub(crate) struct Lease {
     ldap: Ldap,
     slot: usize,
+    generation: u64,
 }
 
 impl Deref for Lease {
@@ -71,6 +76,7 @@ impl ServiceConnection {
                 .map(|_| Mutex::new(None))
                 .collect(),
             next: AtomicUsize::new(0),
+            generations: AtomicU64::new(0),
         }
     }
 
@@ -82,14 +88,21 @@ impl ServiceConnection {
     /// The next pooled connection, bound; reconnects its slot when it is empty or closed.
     pub(crate) async fn get(&self) -> DirectoryResult<Lease> {
         let slot = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        // Only this slot waits while it (re)connects; the others keep serving.
+        self.get_slot(slot).await
+    }
+
+    /// Slot `slot`'s connection, bound; reconnects when it is empty or closed. Only this slot
+    /// waits while it (re)connects (bounded by the connect and operation timeouts); the others
+    /// keep serving.
+    async fn get_slot(&self, slot: usize) -> DirectoryResult<Lease> {
         let mut kept = self.slots[slot].lock().await;
-        if let Some(ldap) = kept.as_mut()
+        if let Some((generation, ldap)) = kept.as_mut()
             && !ldap.is_closed()
         {
             return Ok(Lease {
                 ldap: ldap.clone(),
                 slot,
+                generation: *generation,
             });
         }
         let mut ldap = self.connector.connect().await.map_err(unavailable)?;
@@ -105,21 +118,34 @@ impl ServiceConnection {
                 res.rc
             )));
         }
-        *kept = Some(ldap.clone());
-        Ok(Lease { ldap, slot })
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+        *kept = Some((generation, ldap.clone()));
+        Ok(Lease {
+            ldap,
+            slot,
+            generation,
+        })
     }
 
     /// Forgets the lease's connection after a transport error, so the next call on its slot
-    /// reconnects.
+    /// reconnects. A slot another call has already reconnected keeps its new connection.
     pub(crate) async fn forget(&self, lease: &Lease) {
-        if let Some(mut ldap) = self.slots[lease.slot].lock().await.take() {
-            let _ = ldap.unbind().await;
+        let dead = {
+            let mut kept = self.slots[lease.slot].lock().await;
+            match kept.as_ref() {
+                Some((generation, _)) if *generation == lease.generation => kept.take(),
+                _ => None,
+            }
+        };
+        // Outside the lock, and bounded: a server that stopped reading must not hold the slot.
+        if let Some((_, mut ldap)) = dead {
+            let _ = tokio::time::timeout(Duration::from_secs(2), ldap.unbind()).await;
         }
     }
 
-    /// A search as the service account, retried once on a fresh connection when the kept one
-    /// failed. Referrals (AD's configuration partition) come back as entries without a DN;
-    /// they are not users and are dropped.
+    /// A search as the service account, retried once on a fresh connection in the same slot
+    /// when the kept one failed. Referrals (AD's configuration partition) come back as entries
+    /// without a DN; they are not users and are dropped.
     pub(crate) async fn search(
         &self,
         base: &str,
@@ -127,9 +153,9 @@ impl ServiceConnection {
         filter: &str,
         attrs: &[&str],
     ) -> DirectoryResult<(Vec<SearchEntry>, LdapResult)> {
+        let mut ldap = self.get().await?;
         let mut attempt = 0;
         loop {
-            let mut ldap = self.get().await?;
             let result = ldap
                 .with_timeout(self.timeout)
                 .search(base, scope, filter, attrs.to_vec())
@@ -150,6 +176,7 @@ impl ServiceConnection {
                     if attempt == 2 {
                         return Err(unavailable(e));
                     }
+                    ldap = self.get_slot(ldap.slot).await?;
                 }
             }
         }

@@ -194,6 +194,9 @@ pub struct DirectoryConfig {
     /// besides what people registered, as Entra does with synced contact data. Off by default:
     /// whoever can change those attributes can then reset the password.
     pub use_contact_attributes: bool,
+    /// With `use_contact_attributes`: the domain of people's directory addresses, which decoys
+    /// for unknown ids show; empty: the domain of `smtp.from`.
+    pub contact_mail_domain: String,
     /// Failed sign-ins before the embedded directory locks an account (0: never).
     pub lockout_threshold: u32,
     /// Minutes a lockout lasts in the embedded directory (0: until unlocked).
@@ -215,6 +218,7 @@ impl Default for DirectoryConfig {
             user_attributes: Vec::new(),
             pool_size: 4,
             use_contact_attributes: false,
+            contact_mail_domain: String::new(),
             lockout_threshold: 5,
             lockout_minutes: 30,
             max_password_age_days: 0,

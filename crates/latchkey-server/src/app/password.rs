@@ -47,8 +47,8 @@ pub fn policy_summary(
 }
 
 /// The rules the directory enforces for `user` (a ppolicy entry, AD's domain policy or the
-/// user's fine-grained PSO), as a tightening of the service's policy, and the history depth in
-/// force. When the directory cannot say, the service's own policy stands: the directory still
+/// user's fine-grained PSO), as a tightening of the service's policy, and the deepest history
+/// in force. When the directory cannot say, the service's own policy stands: the directory still
 /// enforces its rules when the password is written, and its refusal is translated then.
 pub async fn directory_rules(state: &AppState, user: &DirectoryUser) -> (Tightening, u32) {
     let service_history = if state.directory.keeps_history() {
@@ -62,11 +62,8 @@ pub async fn directory_rules(state: &AppState, user: &DirectoryUser) -> (Tighten
                 min_length: rules.min_length.unwrap_or(0),
                 required_classes: if rules.complexity { 3 } else { 0 },
             };
-            let history = if state.directory.keeps_history() {
-                rules.history.unwrap_or(0)
-            } else {
-                service_history
-            };
+            // Whichever remembers more: the service's (where it keeps one) or the directory's.
+            let history = service_history.max(rules.history.unwrap_or(0));
             (tightening, history)
         }
         Err(e) => {

@@ -286,9 +286,13 @@ async fn contacts_of(state: &AppState, user: &DirectoryUser) -> Result<Vec<Conta
     for m in registered {
         if let Some(address) = directory_email
             && m.kind == MethodKind::Email
-            && super::registration::open_destination(state, &m)?.eq_ignore_ascii_case(address)
         {
-            duplicate = true;
+            // A registration that cannot be opened (a replaced server key) is not a duplicate;
+            // it must not stop the user's other methods from being offered.
+            match super::registration::open_destination(state, &m) {
+                Ok(opened) => duplicate |= opened.eq_ignore_ascii_case(address),
+                Err(e) => tracing::warn!(error = %e, "a registered method could not be opened"),
+            }
         }
         contacts.push(Contact {
             source: m.id.to_string(),
@@ -303,15 +307,21 @@ async fn contacts_of(state: &AppState, user: &DirectoryUser) -> Result<Vec<Conta
         contacts.push(Contact {
             source: format!("{DIRECTORY_EMAIL}{}", address.to_ascii_lowercase()),
             kind: MethodKind::Email,
-            hint: mask::email(address),
+            // Lower case, as decoys' are: directories keep whatever case was typed.
+            hint: mask::email(&address.to_ascii_lowercase()),
             address: Some(address.to_owned()),
         });
     }
     Ok(contacts)
 }
 
-/// The organisation's mail domain, for decoys of directory contact data: the sender's.
-fn org_mail_domain(state: &AppState) -> String {
+/// The domain of people's directory addresses, for decoys of directory contact data:
+/// `directory.contact_mail_domain`, or else the domain `smtp.from` sends from.
+fn contact_mail_domain(state: &AppState) -> String {
+    let configured = state.config().directory.contact_mail_domain.trim();
+    if !configured.is_empty() {
+        return configured.to_ascii_lowercase();
+    }
     let from = &state.config().smtp.from;
     let address = match (from.rfind('<'), from.rfind('>')) {
         (Some(open), Some(close)) if open < close => &from[open + 1..close],
@@ -368,7 +378,21 @@ fn decoy_methods(state: &AppState, user_id: &UserId, flow: &FlowId) -> (Vec<Offe
         11..=17 => 2,
         _ => 3,
     };
-    let count = usize::from(required).max(registered);
+    // With the directory's contact data on, real people come in three shapes: only the
+    // directory's mail (they registered nothing), registrations and the directory's mail, and
+    // registrations only (no `mail`, or they registered that address too). Decoys do as well.
+    let (registered, directory_mail) = if state.config().directory.use_contact_attributes {
+        match seed[16] % 20 {
+            0..=7 => (0, true),
+            8..=17 => (registered, true),
+            _ => (registered, false),
+        }
+    } else {
+        (registered, false)
+    };
+    let count = usize::from(required)
+        .saturating_sub(usize::from(directory_mail))
+        .max(registered);
     let mut methods: Vec<OfferedMethod> = (0..count)
         .map(|i| {
             let letter_pick = seed[2 + i];
@@ -385,13 +409,17 @@ fn decoy_methods(state: &AppState, user_id: &UserId, flow: &FlowId) -> (Vec<Offe
             }
         })
         .collect();
-    // Real users' directory `mail` comes last, at the organisation's domain.
-    if state.config().directory.use_contact_attributes {
-        let first = account.chars().next().unwrap_or('a');
+    // Real users' directory `mail` comes last, at the organisation's domain, and usually starts
+    // like the account name.
+    if directory_mail {
+        let first = match account.chars().next() {
+            Some(c) if seed[17] % 10 < 7 => c.to_ascii_lowercase(),
+            _ => char::from(b'a' + seed[18] % 26),
+        };
         methods.push(OfferedMethod {
             id: flow_method_id(state, flow, "decoy-directory"),
             kind: MethodKind::Email,
-            hint: mask::email(&format!("{first}@{}", org_mail_domain(state))),
+            hint: mask::email(&format!("{first}@{}", contact_mail_domain(state))),
         });
     }
     (methods, required)
@@ -657,8 +685,17 @@ pub async fn verify(
     }
     let progress = flow.progress();
     // Proven: the new-password screen may show the rules the directory holds for this user.
+    // The code is spent and the flow verified: a directory hiccup here must not turn that into
+    // an error. Without the user's rules the wizard shows the service's; the directory still
+    // enforces its own when the password is written.
     let password_policy = if progress.complete() && state.config().recovery.reset {
-        Some(password::summary_for(state, &flow_user(state, &flow).await?).await)
+        match flow_user(state, &flow).await {
+            Ok(user) => Some(password::summary_for(state, &user).await),
+            Err(e) => {
+                tracing::warn!(error = %e, "the user's password rules could not be read");
+                None
+            }
+        }
     } else {
         None
     };

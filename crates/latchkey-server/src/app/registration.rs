@@ -45,7 +45,8 @@ pub async fn register_email(
             user_key.as_bytes(),
             address.as_bytes(),
         ),
-        hint: mask::email(address),
+        // Lower case, as decoys' hints are, so the case typed at registration tells nothing.
+        hint: mask::email(&address.to_ascii_lowercase()),
         created_at: state.clock.now(),
     };
     state.store.insert_method(&record).await?;

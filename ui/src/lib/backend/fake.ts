@@ -323,9 +323,16 @@ export class FakeBackend implements Backend {
     return this.#users.find((u) => u.account === account) ?? null;
   }
 
-  /** The service's policy with the user's directory rules applied. */
+  /** The service's policy with the user's directory rules applied; they only tighten it. */
   #policyOf(user: FakeUser | null): PolicySummary {
-    return { ...this.serviceConfig.password_policy, ...(user?.policy ?? {}) };
+    const base = this.serviceConfig.password_policy;
+    const own = user?.policy ?? {};
+    return {
+      ...base,
+      min_length: Math.max(base.min_length, own.min_length ?? 0),
+      required_classes: Math.min(4, Math.max(base.required_classes, own.required_classes ?? 0)),
+      history: Math.max(base.history, own.history ?? 0),
+    };
   }
 
   #rate(password: string, user: FakeUser | null): PasswordRating {
@@ -500,7 +507,13 @@ export class FakeBackend implements Backend {
 
   async ratePassword(password: string, userId: string | null, flowId: string | null): Promise<PasswordRating> {
     await this.#enter('ratePassword', [password, userId, flowId]);
-    if (flowId) return this.#rate(password, this.#flows.get(flowId)?.user ?? null);
+    if (flowId) {
+      // The user's own rules only once the flow has proven who they are, as in the service.
+      const flow = this.#flows.get(flowId);
+      const user = flow?.user ?? null;
+      if (flow && user && flow.verified.size >= flow.required) return this.#rate(password, user);
+      return fakeRating(password, this.serviceConfig.password_policy, []);
+    }
     let names: string[] = [];
     if (userId) {
       try {
