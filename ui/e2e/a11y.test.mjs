@@ -73,8 +73,9 @@ const JOURNEYS = {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: L['password.title'] }).waitFor();
     await scan('new password (empty)');
-    await page.getByLabel(L['password.new'], { exact: true }).fill('Contoso2026!');
-    await page.getByLabel(L['password.confirm'], { exact: true }).fill('Contoso2026!');
+    // Long enough for Carol's stricter rules (14), so the service, not the screen, refuses it.
+    await page.getByLabel(L['password.new'], { exact: true }).fill('Contoso-Summer-2026!');
+    await page.getByLabel(L['password.confirm'], { exact: true }).fill('Contoso-Summer-2026!');
     await page.locator('#new-password-strength').getByText(L['strength.1'], { exact: true }).waitFor();
     await scan('new password (weak)');
     await page.getByRole('button', { name: L['password.finish'] }).click();
