@@ -182,6 +182,8 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     report(&zx, &[assess]);
 
+    directory_pool().await?;
+
     let peak = rss_kib("VmHWM:");
     println!("\n# Memory (whole process: service + client + bench)");
     println!(
@@ -191,6 +193,69 @@ async fn main() -> anyhow::Result<()> {
         peak as f64 / idle_rss.max(1) as f64
     );
     server.stop().await;
+    Ok(())
+}
+
+/// The LDAP service account's pool against one kept connection (the baseline), on a private
+/// slapd: batches of concurrent lookups, as a busy service makes them. Skipped without slapd.
+async fn directory_pool() -> anyhow::Result<()> {
+    use std::sync::Arc;
+
+    use latchkey_core::clock::SystemClock;
+    use latchkey_core::user::UserId;
+    use latchkey_directory::Directory as _;
+    use latchkey_directory_ldap::LdapDirectory;
+    use latchkey_directory_ldap::testing::{self, TestSlapd, TestUser};
+
+    println!("\n# Directory (private slapd on loopback, 32 concurrent lookups a batch)");
+    if !testing::slapd_available()? {
+        println!("skipped: slapd is not installed");
+        return Ok(());
+    }
+    const BATCH: usize = 32;
+    let users: Vec<TestUser> = (0..BATCH)
+        .map(|i| TestUser::new(&format!("bench{i}"), "Bench-Initial-Pass-1"))
+        .collect();
+    let slapd = TestSlapd::start(&users)?;
+    let ids: Arc<Vec<UserId>> = Arc::new(
+        (0..BATCH)
+            .map(|i| UserId::parse(&format!("bench{i}")))
+            .collect::<Result<_, _>>()?,
+    );
+    let with_pool = |size: usize| -> anyhow::Result<Arc<LdapDirectory>> {
+        let mut settings = slapd.settings();
+        settings.pool_size = size;
+        Ok(Arc::new(LdapDirectory::new(settings, Arc::new(SystemClock))?))
+    };
+    let batch = |dir: Arc<LdapDirectory>| {
+        let ids = Arc::clone(&ids);
+        async move {
+            let tasks: Vec<_> = (0..BATCH)
+                .map(|i| {
+                    let (dir, ids) = (Arc::clone(&dir), Arc::clone(&ids));
+                    tokio::spawn(async move { dir.find_user(&ids[i]).await })
+                })
+                .collect();
+            for t in tasks {
+                t.await?.map_err(anyhow::Error::from)?.context("user missing")?;
+            }
+            Ok(())
+        }
+    };
+    let one = with_pool(1)?;
+    let four = with_pool(4)?;
+    // Connect and warm both before timing.
+    batch(Arc::clone(&one)).await?;
+    batch(Arc::clone(&four)).await?;
+    let base = measure("batch, pool_size 1 (baseline)", 60, |_| {
+        batch(Arc::clone(&one))
+    })
+    .await?;
+    let pooled = measure("batch, pool_size 4 (default)", 60, |_| {
+        batch(Arc::clone(&four))
+    })
+    .await?;
+    report(&base, &[pooled]);
     Ok(())
 }
 

@@ -4,8 +4,26 @@ use latchkey_core::user::UserId;
 use latchkey_directory::BindOutcome;
 use latchkey_directory_ldap::testing::{self, BASE_DN, SERVICE_DN, TestSlapd, TestUser};
 use latchkey_proto::{Intent, Outcome, StartRecovery};
-use latchkey_server::config::ConfigSecret;
+use latchkey_server::config::{Config, ConfigSecret};
 use latchkey_tests::TestServer;
+
+/// The service on `slapd` as its directory, after `configure`.
+async fn service_on(
+    slapd: &TestSlapd,
+    configure: impl FnOnce(&mut Config),
+) -> anyhow::Result<TestServer> {
+    let url = slapd.url.clone();
+    let password = slapd.settings().bind_password.expose().to_owned();
+    TestServer::start_with(move |c| {
+        c.directory.kind = "ldap".into();
+        c.directory.url = url;
+        c.directory.bind_dn = SERVICE_DN.into();
+        c.directory.bind_password = Some(ConfigSecret::new(password));
+        c.directory.base_dn = BASE_DN.into();
+        configure(c);
+    })
+    .await
+}
 
 #[tokio::test]
 async fn reset_through_the_service_writes_the_ldap_directory() -> anyhow::Result<()> {
@@ -13,16 +31,7 @@ async fn reset_through_the_service_writes_the_ldap_directory() -> anyhow::Result
         return Ok(());
     }
     let slapd = TestSlapd::start(&[TestUser::new("lena", "Lena-Initial-Pass-1")])?;
-    let url = slapd.url.clone();
-    let password = slapd.settings().bind_password.expose().to_owned();
-    let s = TestServer::start_with(move |c| {
-        c.directory.kind = "ldap".into();
-        c.directory.url = url;
-        c.directory.bind_dn = SERVICE_DN.into();
-        c.directory.bind_password = Some(ConfigSecret::new(password));
-        c.directory.base_dn = BASE_DN.into();
-    })
-    .await?;
+    let s = service_on(&slapd, |_| {}).await?;
     let state = &s.running.state;
     assert_eq!(state.directory.kind(), "ldap");
     let user = state
@@ -85,14 +94,7 @@ async fn the_ldap_mail_attribute_can_be_the_method() -> anyhow::Result<()> {
     }
     // Milo registered nothing; with directory.use_contact_attributes his `mail` is the method.
     let slapd = TestSlapd::start(&[TestUser::new("milo", "Milo-Initial-Pass-1")])?;
-    let url = slapd.url.clone();
-    let password = slapd.settings().bind_password.expose().to_owned();
-    let s = TestServer::start_with(move |c| {
-        c.directory.kind = "ldap".into();
-        c.directory.url = url;
-        c.directory.bind_dn = SERVICE_DN.into();
-        c.directory.bind_password = Some(ConfigSecret::new(password));
-        c.directory.base_dn = BASE_DN.into();
+    let s = service_on(&slapd, |c| {
         c.directory.use_contact_attributes = true;
         c.directory.pool_size = 2;
     })
@@ -132,16 +134,7 @@ async fn the_demo_runs_on_slapd() -> anyhow::Result<()> {
     // What `cargo xtask demo --directory ldap` starts: slapd with the demo users, the demo's
     // registrations made through the service, Frank locked by the directory itself.
     let slapd = TestSlapd::start(&latchkey_tests::demo_users::ldap())?;
-    let url = slapd.url.clone();
-    let password = slapd.settings().bind_password.expose().to_owned();
-    let s = TestServer::start_with(move |c| {
-        c.directory.kind = "ldap".into();
-        c.directory.url = url;
-        c.directory.bind_dn = SERVICE_DN.into();
-        c.directory.bind_password = Some(ConfigSecret::new(password));
-        c.directory.base_dn = BASE_DN.into();
-    })
-    .await?;
+    let s = service_on(&slapd, |_| {}).await?;
     let state = &s.running.state;
     latchkey_server::demo::seed(state).await?;
     // Seeding twice (a restarted demo) changes nothing.

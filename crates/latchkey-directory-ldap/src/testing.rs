@@ -345,15 +345,12 @@ userPassword: {}
              displayName: {cn}\nsn: {surname}\ngivenName: {given}\n",
             u.uid
         );
-        for (attr, value) in [
-            ("mail", &u.mail),
-            ("mobile", &u.mobile),
-            ("telephoneNumber", &u.telephone_number),
-        ] {
-            if let Some(value) = value {
-                let _ = writeln!(out, "{attr}: {value}");
-            }
-        }
+        contact_attributes(
+            &mut out,
+            u.mail.as_deref(),
+            u.mobile.as_deref(),
+            u.telephone_number.as_deref(),
+        );
         if u.expired {
             out.push_str("pwdChangedTime: 20000101000000Z\n");
         }
@@ -363,6 +360,25 @@ userPassword: {}
         let _ = write!(out, "userPassword: {}\n\n", hash(u.password.expose())?);
     }
     Ok(out)
+}
+
+/// Appends the LDIF lines of the contact attributes that are set (shared with the Samba
+/// harness).
+pub(crate) fn contact_attributes(
+    out: &mut String,
+    mail: Option<&str>,
+    mobile: Option<&str>,
+    telephone_number: Option<&str>,
+) {
+    for (attr, value) in [
+        ("mail", mail),
+        ("mobile", mobile),
+        ("telephoneNumber", telephone_number),
+    ] {
+        if let Some(value) = value {
+            let _ = writeln!(out, "{attr}: {value}");
+        }
+    }
 }
 
 impl TestSlapd {

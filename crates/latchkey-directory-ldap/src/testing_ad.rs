@@ -379,15 +379,12 @@ fn users_ldif(users: &[TestAdUser]) -> String {
             u.name,
             REALM.to_ascii_lowercase(),
         );
-        for (attr, value) in [
-            ("mail", &u.mail),
-            ("mobile", &u.mobile),
-            ("telephoneNumber", &u.telephone_number),
-        ] {
-            if let Some(value) = value {
-                let _ = writeln!(out, "{attr}: {value}");
-            }
-        }
+        crate::testing::contact_attributes(
+            &mut out,
+            u.mail.as_deref(),
+            u.mobile.as_deref(),
+            u.telephone_number.as_deref(),
+        );
         out.push('\n');
     }
     out
