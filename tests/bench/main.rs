@@ -225,7 +225,10 @@ async fn directory_pool() -> anyhow::Result<()> {
     let with_pool = |size: usize| -> anyhow::Result<Arc<LdapDirectory>> {
         let mut settings = slapd.settings();
         settings.pool_size = size;
-        Ok(Arc::new(LdapDirectory::new(settings, Arc::new(SystemClock))?))
+        Ok(Arc::new(LdapDirectory::new(
+            settings,
+            Arc::new(SystemClock),
+        )?))
     };
     let batch = |dir: Arc<LdapDirectory>| {
         let ids = Arc::clone(&ids);
@@ -237,7 +240,9 @@ async fn directory_pool() -> anyhow::Result<()> {
                 })
                 .collect();
             for t in tasks {
-                t.await?.map_err(anyhow::Error::from)?.context("user missing")?;
+                t.await?
+                    .map_err(anyhow::Error::from)?
+                    .context("user missing")?;
             }
             Ok(())
         }

@@ -34,6 +34,17 @@ async fn main() -> anyhow::Result<()> {
             (Box::new(slapd), settings)
         }
         _ => {
+            // The DC takes the fixed ports 389 and 636.
+            let root = std::process::Command::new("id")
+                .arg("-u")
+                .output()
+                .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+            if !root {
+                bail!(
+                    "the Active Directory demo runs a Samba domain controller on ports 389 and \
+                     636, which needs root: run it as root (sudo -E cargo xtask demo --directory ad)"
+                );
+            }
             if !testing_ad::samba_available()? {
                 bail!(
                     "Samba is not installed (apt-get install samba samba-ad-dc \

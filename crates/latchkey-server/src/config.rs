@@ -666,6 +666,17 @@ impl Config {
                 if d.base_dn.trim().is_empty() {
                     return Err(("directory.base_dn", "where users live is required".into()));
                 }
+                let domain = d.contact_mail_domain.trim();
+                if !domain.is_empty()
+                    && (domain.contains('@')
+                        || !domain.contains('.')
+                        || domain.chars().any(char::is_whitespace))
+                {
+                    return Err((
+                        "directory.contact_mail_domain",
+                        format!("must be a mail domain like contoso.com, not {domain:?}"),
+                    ));
+                }
                 if !(1..=64).contains(&d.pool_size) {
                     return Err((
                         "directory.pool_size",
@@ -863,6 +874,17 @@ mod tests {
                     ("LATCHKEY_DIRECTORY__POOL_SIZE", "0"),
                 ],
                 "config key `directory.pool_size`",
+            ),
+            (
+                &[
+                    ("LATCHKEY_DIRECTORY__KIND", "ldap"),
+                    ("LATCHKEY_DIRECTORY__URL", "ldaps://ldap.contoso.com"),
+                    ("LATCHKEY_DIRECTORY__BIND_DN", "cn=svc,dc=contoso,dc=com"),
+                    ("LATCHKEY_DIRECTORY__BIND_PASSWORD", "pw"),
+                    ("LATCHKEY_DIRECTORY__BASE_DN", "dc=contoso,dc=com"),
+                    ("LATCHKEY_DIRECTORY__CONTACT_MAIL_DOMAIN", "@contoso.com"),
+                ],
+                "config key `directory.contact_mail_domain`",
             ),
             (
                 &[("LATCHKEY_HTTP__ADDR", "nowhere")],
