@@ -93,7 +93,7 @@ async fn the_ldap_mail_attribute_can_be_the_method() -> anyhow::Result<()> {
         return Ok(());
     }
     // Milo registered nothing; with directory.use_contact_attributes his `mail` is the method.
-    let slapd = TestSlapd::start(&[TestUser::new("milo", "Milo-Initial-Pass-1")])?;
+    let mut slapd = TestSlapd::start(&[TestUser::new("milo", "Milo-Initial-Pass-1")])?;
     let s = service_on(&slapd, |c| {
         c.directory.use_contact_attributes = true;
         c.directory.pool_size = 2;
@@ -108,6 +108,24 @@ async fn the_ldap_mail_attribute_can_be_the_method() -> anyhow::Result<()> {
     let flow = s.verified_flow(&req, "milo@example.org").await?;
     assert_eq!(flow.methods.len(), 1);
     assert_eq!(flow.methods[0].hint, "m•••@example.org");
+
+    // Rating as Milo types reads the directory once per flow: with slapd down, the second
+    // rating still knows his names (and his directory's rules).
+    let rules = |r: &latchkey_proto::PasswordRating| -> Vec<String> {
+        r.violations.iter().map(|v| v.rule.clone()).collect()
+    };
+    let first = s
+        .client
+        .check_password("milo-harbour-quartz-71", None, Some(&flow.flow_id))
+        .await?;
+    assert_eq!(rules(&first), ["contains_user_name"]);
+    slapd.stop();
+    let again = s
+        .client
+        .check_password("harbour-milo-quartz-72", None, Some(&flow.flow_id))
+        .await?;
+    assert_eq!(rules(&again), ["contains_user_name"]);
+    slapd.restart()?;
     let done = s
         .client
         .set_password(&flow.flow_id, "lantern-ferry-opal-27")

@@ -83,6 +83,8 @@ pub struct Inner {
     pub branding: Branding,
     /// `GET /config`, computed once.
     pub public_config: proto::ServiceConfig,
+    /// Verified flows' users, for rating their passwords without reading the directory again.
+    pub rating_contexts: crate::app::password::RatingContexts,
 }
 
 impl Deref for AppState {
@@ -257,6 +259,7 @@ impl AppState {
             hasher: deps.hasher,
             branding,
             public_config,
+            rating_contexts: Default::default(),
             config,
         };
         Ok((AppState(Arc::new(inner)), transport))

@@ -1,6 +1,9 @@
 //! Password rules applied to a real user (policy, names, history), `POST /password/change` and
 //! `POST /password/check`.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use latchkey_core::SecretString;
 use latchkey_core::audit::{AuditAction, Outcome};
 use latchkey_core::clock::Timestamp;
@@ -69,6 +72,48 @@ pub async fn directory_rules(state: &AppState, user: &DirectoryUser) -> (Tighten
         Err(e) => {
             tracing::warn!(error = %e, "the directory's password rules could not be read");
             (Tightening::default(), service_history)
+        }
+    }
+}
+
+/// What rating a verified flow's passwords needs about its user (names, and the rules their
+/// directory holds), kept until the flow expires, so rating as the person types reads the
+/// directory once per flow instead of at every pause. Per process; bounded.
+#[derive(Debug, Default)]
+pub struct RatingContexts {
+    entries: Mutex<HashMap<String, RatingContext>>,
+}
+
+#[derive(Debug, Clone)]
+struct RatingContext {
+    names: Vec<String>,
+    tightening: Tightening,
+    expires_at: Timestamp,
+}
+
+impl RatingContexts {
+    /// Flows remembered at most; beyond that new ones are simply not cached.
+    const MAX: usize = 10_000;
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, RatingContext>> {
+        // A cache: a panic elsewhere leaves nothing half-written that matters.
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, flow: &str, now: Timestamp) -> Option<RatingContext> {
+        self.lock()
+            .get(flow)
+            .filter(|c| now < c.expires_at)
+            .cloned()
+    }
+
+    fn put(&self, flow: &str, context: RatingContext, now: Timestamp) {
+        let mut entries = self.lock();
+        if entries.len() >= Self::MAX {
+            entries.retain(|_, c| now < c.expires_at);
+        }
+        if entries.len() < Self::MAX {
+            entries.insert(flow.to_owned(), context);
         }
     }
 }
@@ -318,16 +363,38 @@ pub async fn check(
         }
     }
     if let Some(token) = req.flow_id.as_deref() {
-        // A verified flow has proven who the caller is, so the directory's names may be used.
+        // A verified flow has proven who the caller is, so the directory's names may be used,
+        // and the rules the directory holds for them.
+        let now = state.clock.now();
         if let Some(flow) = super::recovery::flow_by_token(state, token).await?
             && flow.state == latchkey_core::flow::FlowState::Verified
             && !flow.is_decoy()
-            && let Ok(id) = UserId::parse(flow.subject.user_id())
-            && let Some(user) = state.directory.find_user(&id).await?
         {
-            values.extend(user.name_values().into_iter().map(str::to_owned));
-            // ...and the rules the directory holds for them.
-            tightening = directory_rules(state, &user).await.0;
+            let known = state.rating_contexts.get(flow.id.as_str(), now);
+            let context = match known {
+                Some(context) => Some(context),
+                None => match UserId::parse(flow.subject.user_id()) {
+                    Ok(id) => match state.directory.find_user(&id).await? {
+                        Some(user) => {
+                            let context = RatingContext {
+                                names: user.name_values().into_iter().map(str::to_owned).collect(),
+                                tightening: directory_rules(state, &user).await.0,
+                                expires_at: flow.expires_at,
+                            };
+                            state
+                                .rating_contexts
+                                .put(flow.id.as_str(), context.clone(), now);
+                            Some(context)
+                        }
+                        None => None,
+                    },
+                    Err(_) => None,
+                },
+            };
+            if let Some(context) = context {
+                values.extend(context.names);
+                tightening = context.tightening;
+            }
         }
     }
     let names = UserContext::from_values(values.iter().map(String::as_str));
