@@ -505,17 +505,7 @@ impl Directory for LdapDirectory {
     }
 
     async fn ping(&self) -> DirectoryResult<()> {
-        let (_, res) = self
-            .search("", Scope::Base, "(objectClass=*)", &["1.1"])
-            .await?;
-        if res.rc == 0 {
-            Ok(())
-        } else {
-            Err(DirectoryError::Unavailable(format!(
-                "root DSE read failed (rc {})",
-                res.rc
-            )))
-        }
+        self.service.ping().await
     }
 
     #[instrument(skip(self), fields(kind = "ldap"))]

@@ -143,6 +143,21 @@ impl ServiceConnection {
         }
     }
 
+    /// Checks that the directory answers: a read of the root DSE as the service account.
+    pub(crate) async fn ping(&self) -> DirectoryResult<()> {
+        let (_, res) = self
+            .search("", Scope::Base, "(objectClass=*)", &["1.1"])
+            .await?;
+        if res.rc == 0 {
+            Ok(())
+        } else {
+            Err(DirectoryError::Unavailable(format!(
+                "root DSE read failed (rc {})",
+                res.rc
+            )))
+        }
+    }
+
     /// A search as the service account, retried once on a fresh connection in the same slot
     /// when the kept one failed. Referrals (AD's configuration partition) come back as entries
     /// without a DN; they are not users and are dropped.
